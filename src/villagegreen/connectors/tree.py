@@ -1,0 +1,143 @@
+"""A read-only view over an input path: a folder, a zip archive or a single file.
+
+Connectors read their input only through :class:`SourceTree`, so every one of them gets the
+same protections for free: zip members with absolute or ``..`` paths are refused, the total
+uncompressed size and the per-member compression ratio are bounded (zip bombs), and a corrupt
+archive is one clear error instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import IO
+
+from villagegreen.errors import InputError
+
+# Generous for real exports (a large Slack workspace zip is a few GB uncompressed) while
+# stopping a bomb long before it exhausts memory or disk.
+MAX_UNCOMPRESSED_BYTES = 20 * 1024**3
+MAX_COMPRESSION_RATIO = 200
+
+
+class SourceTree:
+    """Files under one input, addressed by relative POSIX paths."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip: zipfile.ZipFile | None = None
+        self._names: list[str]
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder; check the path and try again")
+        if path.is_dir():
+            self.kind = "folder"
+            self._names = sorted(_walk(path))
+        elif zipfile.is_zipfile(path):
+            self.kind = "zip"
+            self._zip = _open_zip(path)
+            self._names = sorted(_checked_members(self._zip, path))
+        elif path.suffix.lower() == ".zip":
+            raise InputError(f"{path}: not a readable zip archive (corrupt or truncated); re-download or re-export it")
+        else:
+            self.kind = "file"
+            self._names = [path.name]
+        self._name_set = frozenset(self._names)
+
+    def __enter__(self) -> SourceTree:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+    @property
+    def location(self) -> str:
+        return str(self.path.resolve())
+
+    def names(self) -> list[str]:
+        """Every file's relative path, sorted."""
+        return list(self._names)
+
+    def exists(self, name: str) -> bool:
+        return name in self._name_set
+
+    def glob(self, suffix: str = "", under: str = "") -> Iterator[str]:
+        """Relative paths under the folder ``under`` whose names end with ``suffix``."""
+        prefix = f"{under.rstrip('/')}/" if under else ""
+        for name in self._names:
+            if name.startswith(prefix) and name.endswith(suffix):
+                yield name
+
+    def open(self, name: str) -> IO[bytes]:
+        """A binary stream of one file; the caller closes it."""
+        if name not in self._name_set:
+            raise InputError(f"{self.path}: expected file {name!r} is missing; is this a complete export?")
+        try:
+            if self._zip is not None:
+                return self._zip.open(name)
+            if self.kind == "file":
+                return self.path.open("rb")
+            return (self.path / name).open("rb")
+        except (OSError, zipfile.BadZipFile) as error:
+            raise InputError(f"{self.path}: cannot read {name!r} ({error}); re-export or check permissions") from error
+
+    def read_bytes(self, name: str) -> bytes:
+        try:
+            with self.open(name) as stream:
+                return stream.read()
+        except (OSError, zipfile.BadZipFile, EOFError) as error:
+            raise InputError(f"{self.path}: {name!r} is corrupt or truncated ({error}); re-export it") from error
+
+    def size(self, name: str) -> int:
+        if self._zip is not None:
+            return self._zip.getinfo(name).file_size
+        if self.kind == "file":
+            return self.path.stat().st_size
+        return (self.path / name).stat().st_size
+
+    def describe(self, name: str) -> str:
+        """``name`` as a user would locate it, for error messages."""
+        return str(self.path) if self.kind == "file" else f"{self.path}/{name}" if self.kind == "folder" else f"{self.path}!{name}"
+
+
+def _walk(root: Path) -> Iterator[str]:
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        rel = Path(directory).relative_to(root)
+        for filename in filenames:
+            if not filename.startswith("."):
+                yield (rel / filename).as_posix() if rel != Path(".") else filename
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise InputError(f"{path}: not a readable zip archive ({error}); re-download or re-export it") from error
+
+
+def _checked_members(archive: zipfile.ZipFile, path: Path) -> Iterator[str]:
+    total = 0
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        name = info.filename
+        pure = PurePosixPath(name)
+        if name.startswith(("/", "\\")) or ".." in pure.parts or ":" in pure.parts[0]:
+            raise InputError(f"{path}: archive member {name!r} points outside the archive; refusing to read it")
+        ratio = info.file_size / max(info.compress_size, 1)
+        total += info.file_size
+        if ratio > MAX_COMPRESSION_RATIO and info.file_size > 1024**2:
+            raise InputError(f"{path}: member {name!r} expands {ratio:.0f}x (a zip bomb?); refusing to read it")
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise InputError(f"{path}: archive expands beyond {MAX_UNCOMPRESSED_BYTES // 1024**3} GB; unpack it yourself and import the folder")
+        if any(part.startswith(".") or part == "__MACOSX" for part in pure.parts):
+            continue
+        yield name

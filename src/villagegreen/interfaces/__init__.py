@@ -1,0 +1,1 @@
+"""Interfaces: the CLI, the web dashboard and publishers. Thin layers over the library."""

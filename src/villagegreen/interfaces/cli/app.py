@@ -1,0 +1,57 @@
+"""The typer application and the one place errors become a one-line message and an exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from villagegreen.errors import VillageGreenError
+
+app = typer.Typer(
+    name="villagegreen",
+    help="Village Green: see, measure and narrate the conversations of a social-learning community.\n\n"
+    "Example: villagegreen import slack-export.zip && villagegreen stats",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _register_commands() -> None:
+    # Imported for their side effect of adding commands to ``app``.
+    from villagegreen.interfaces.cli import commands_data, commands_import  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the app and turns every VillageGreenError into one line on stderr."""
+    _register_commands()
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except VillageGreenError as error:
+        err_console.print(f"error: {error}", markup=False)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; nothing was written by the step in progress", markup=False)
+        sys.exit(130)
+    except Exception as error:  # a bug: say so plainly, keep the traceback for debugging
+        if os.environ.get("VILLAGEGREEN_DEBUG"):
+            raise
+        err_console.print(
+            f"internal error: {type(error).__name__}: {error}; the store is unchanged. "
+            "Set VILLAGEGREEN_DEBUG=1 for the traceback and report it.",
+            markup=False,
+        )
+        sys.exit(70)
+    if isinstance(code, int) and code:
+        sys.exit(code)

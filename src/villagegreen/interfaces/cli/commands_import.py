@@ -1,0 +1,98 @@
+"""``villagegreen import``: load an export into the store."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from villagegreen.connectors.registry import registered_connectors
+from villagegreen.interfaces.cli.app import app
+from villagegreen.interfaces.cli.options import DEFAULT_DB, DbOption, JsonOption
+from villagegreen.store import Store
+from villagegreen.store.ingest import import_path
+from villagegreen.store.report import ImportReport
+
+console = Console(highlight=False)
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="An export: a zip, a folder or a single file.")],
+    db: DbOption = DEFAULT_DB,
+    platform: Annotated[str | None, typer.Option(help="Skip format detection and use this connector.")] = None,
+    include_private: Annotated[
+        bool, typer.Option("--include-private", help="Also import private channels, DMs and group DMs (off by default).")
+    ] = False,
+    source: Annotated[
+        str | None, typer.Option(help="Name this community yourself (later exports must use the same name).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import an export into the store: idempotent, and all or nothing.
+
+    Example: villagegreen import ~/Downloads/acme-slack-export.zip --db acme.duckdb
+    """
+    with Store.open(db) as store, _progress(quiet=as_json) as progress:
+        task = progress.add_task("reading", total=None, messages=0, rate=0.0)
+        started = time.perf_counter()
+
+        def on_progress(messages: int) -> None:
+            rate = messages / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, messages=messages, rate=rate)
+
+        report = import_path(
+            store,
+            path,
+            platform=platform,
+            include_private=include_private,
+            source_name=source,
+            on_progress=on_progress,
+            on_file=lambda name: progress.update(task, description=name[-50:]),
+        )
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_report(report)
+
+
+def _progress(*, quiet: bool) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[messages]:,} messages"),
+        TextColumn("{task.fields[rate]:,.0f}/s"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=quiet,
+    )
+
+
+def print_report(report: ImportReport) -> None:
+    table = Table(title=f"Imported {report.connector} source {report.source_name!r}", title_justify="left")
+    for column in ("kind", "new", "updated", "unchanged", "duplicates"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for kind, counts in sorted(report.counts.items()):
+        table.add_row(kind, f"{counts.new:,}", f"{counts.updated:,}", f"{counts.unchanged:,}", f"{counts.duplicates:,}")
+    console.print(table)
+    for (kind, reason), count in sorted(report.skipped.items()):
+        example = report.skipped_examples.get((kind, reason))
+        console.print(f"skipped {count:,} {kind}: {reason}" + (f" (e.g. {example})" if example else ""), markup=False)
+    console.print(f"{report.messages_seen:,} messages in {report.seconds:.2f} s ({report.rate:,.0f} messages/s)")
+
+
+@app.command("platforms")
+def platforms_command() -> None:
+    """List the platforms and formats that `import` understands.
+
+    Example: villagegreen platforms
+    """
+    for name, cls in sorted(registered_connectors().items()):
+        console.print(f"[bold]{name}[/bold] (v{cls.version}): {cls.formats}")

@@ -1,0 +1,123 @@
+"""Opening a store: the file lock, the schema version, and transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from villagegreen.errors import SchemaVersionError, StoreBusyError, StoreError
+from villagegreen.store.migrations import LATEST_VERSION, MIGRATIONS
+
+DEFAULT_DB_PATH = Path("villagegreen.duckdb")
+
+
+class Store:
+    """A Village Green store in one DuckDB file.
+
+    ``Store.open(path)`` creates the file and its schema when it does not exist; opening a store
+    written by an older or newer schema raises :class:`SchemaVersionError` saying what to do.
+    """
+
+    def __init__(self, path: Path, connection: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self.con = connection
+
+    @classmethod
+    def open(cls, path: Path = DEFAULT_DB_PATH, *, read_only: bool = False, migrate: bool = False) -> Store:
+        if read_only and not path.exists():
+            raise StoreError(f"{path}: no store here yet; run `villagegreen import PATH --db {path}` or `villagegreen demo` first")
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            if "lock" in str(error).lower():
+                raise StoreBusyError(f"{path}: another Village Green process is using this store; wait for it to finish and retry") from error
+            raise StoreError(f"{path}: cannot open the store ({error}); check the path and permissions") from error
+        except duckdb.Error as error:
+            raise StoreError(f"{path}: not a Village Green store or corrupt ({error}); choose another --db path") from error
+        store = cls(path, connection)
+        try:
+            # Results come back as UTC whatever the machine's zone, matching what we store.
+            connection.execute("SET TimeZone = 'UTC'")
+            store._check_schema(read_only=read_only, migrate=migrate)
+        except BaseException:
+            connection.close()
+            raise
+        return store
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def schema_version(self) -> int:
+        ((exists,),) = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+        ).fetchall()
+        if not exists:
+            return 0
+        ((version,),) = self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()
+        return int(version)
+
+    def _check_schema(self, *, read_only: bool, migrate: bool) -> None:
+        version = self.schema_version()
+        if version > LATEST_VERSION:
+            raise SchemaVersionError(
+                f"{self.path}: written by a newer Village Green (schema {version}, this one knows {LATEST_VERSION}); "
+                "upgrade with `pip install -U villagegreen`"
+            )
+        if version == LATEST_VERSION:
+            return
+        if read_only:
+            raise SchemaVersionError(f"{self.path}: store schema {version} is older than {LATEST_VERSION}; run `villagegreen migrate --db {self.path}`")
+        if version > 0 and not migrate:
+            raise SchemaVersionError(f"{self.path}: store schema {version} is older than {LATEST_VERSION}; run `villagegreen migrate --db {self.path}`")
+        self.apply_migrations()
+
+    def apply_migrations(self) -> list[str]:
+        """Apply every pending migration, each in its own transaction; returns their names."""
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        current = self.schema_version()
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.version <= current:
+                continue
+            with self.transaction():
+                self.con.execute(migration.sql)
+                self.con.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    [migration.version, migration.name, datetime.now(UTC)],
+                )
+            applied.append(migration.name)
+        return applied
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: any exception rolls every write inside back."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def table_counts(self) -> dict[str, int]:
+        tables = [row[0] for row in self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+        ).fetchall()]
+        counts = {}
+        for table in tables:
+            ((count,),) = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()
+            counts[table] = int(count)
+        return counts

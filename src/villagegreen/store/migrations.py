@@ -1,0 +1,127 @@
+"""Named, ordered schema migrations.
+
+Each migration runs in its own transaction together with the row that records it in
+``schema_migrations``, so a store is always at exactly one known version. Append new
+migrations; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "canonical_model",
+        """
+        CREATE TABLE sources (
+            id VARCHAR PRIMARY KEY,
+            connector VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            location VARCHAR,
+            first_imported_at TIMESTAMPTZ NOT NULL,
+            last_imported_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE raw_items (
+            id VARCHAR PRIMARY KEY,
+            source_id VARCHAR NOT NULL,
+            connector VARCHAR NOT NULL,
+            connector_version VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            native_id VARCHAR NOT NULL,
+            payload JSON NOT NULL,
+            fetched_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE spaces (
+            id VARCHAR PRIMARY KEY,
+            source_id VARCHAR NOT NULL,
+            native_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            private BOOLEAN NOT NULL,
+            meta JSON
+        );
+        CREATE TABLE people (
+            id VARCHAR PRIMARY KEY,
+            display_name VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE identities (
+            id VARCHAR PRIMARY KEY,
+            source_id VARCHAR NOT NULL,
+            native_id VARCHAR NOT NULL,
+            display_name VARCHAR NOT NULL,
+            handle VARCHAR,
+            email VARCHAR,
+            is_bot BOOLEAN NOT NULL,
+            meta JSON,
+            person_id VARCHAR NOT NULL
+        );
+        CREATE TABLE conversations (
+            id VARCHAR PRIMARY KEY,
+            source_id VARCHAR NOT NULL,
+            space_id VARCHAR NOT NULL,
+            title VARCHAR,
+            started_at TIMESTAMPTZ NOT NULL,
+            meta JSON
+        );
+        CREATE TABLE messages (
+            id VARCHAR PRIMARY KEY,
+            source_id VARCHAR NOT NULL,
+            native_id VARCHAR NOT NULL,
+            conversation_id VARCHAR NOT NULL,
+            reply_to_id VARCHAR,
+            space_id VARCHAR NOT NULL,
+            author_id VARCHAR,
+            sent_at TIMESTAMPTZ NOT NULL,
+            text VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            meta JSON
+        );
+        CREATE TABLE reactions (
+            id VARCHAR PRIMARY KEY,
+            source_id VARCHAR NOT NULL,
+            message_id VARCHAR NOT NULL,
+            identity_id VARCHAR,
+            kind VARCHAR NOT NULL,
+            count INTEGER NOT NULL,
+            reacted_at TIMESTAMPTZ
+        );
+        CREATE TABLE events (
+            id VARCHAR PRIMARY KEY,
+            source_id VARCHAR NOT NULL,
+            space_id VARCHAR,
+            identity_id VARCHAR,
+            kind VARCHAR NOT NULL,
+            occurred_at TIMESTAMPTZ NOT NULL,
+            meta JSON
+        );
+        CREATE TABLE sync_state (
+            source_id VARCHAR NOT NULL,
+            stream VARCHAR NOT NULL,
+            cursor VARCHAR NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (source_id, stream)
+        );
+        CREATE TABLE import_runs (
+            id VARCHAR PRIMARY KEY,
+            source_id VARCHAR NOT NULL,
+            connector VARCHAR NOT NULL,
+            location VARCHAR NOT NULL,
+            started_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ NOT NULL,
+            report JSON NOT NULL
+        );
+        """,
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version

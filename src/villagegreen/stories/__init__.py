@@ -1,0 +1,1 @@
+"""Stories turn analysis results and thread content into attributed narratives."""
