@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from villagegreen.connectors.base import ReadContext
+from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.registry import detect, get_connector
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import StoreError
@@ -29,6 +29,7 @@ def import_path(
     path: Path,
     *,
     platform: str | None = None,
+    connector_class: type[Connector] | None = None,
     include_private: bool = False,
     source_name: str | None = None,
     on_progress: Callable[[int], None] = lambda _messages: None,
@@ -39,11 +40,12 @@ def import_path(
 
     Re-importing the same input adds no rows; an overlapping later export of the same source
     adds what is new and updates what changed. Any fatal error rolls the whole import back.
+    ``connector_class`` lets library users pass a connector that is not registered.
     """
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     with SourceTree(path) as tree:
-        connector_cls = get_connector(platform) if platform else detect(tree)
+        connector_cls = connector_class or (get_connector(platform) if platform else detect(tree))
         connector = connector_cls()
         key = source_name or connector.source_key(tree)
         source_id = source_id_for(connector_cls.name, key)

@@ -25,7 +25,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def _register_commands() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from villagegreen.interfaces.cli import commands_data, commands_import  # noqa: F401
+    from villagegreen.interfaces.cli import commands_import, commands_data, commands_demo  # noqa: F401, I001
 
 
 def main(argv: list[str] | None = None) -> None:

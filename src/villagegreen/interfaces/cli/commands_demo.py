@@ -1,0 +1,38 @@
+"""``villagegreen demo``: a real community in one command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from villagegreen.interfaces.cli.app import app
+from villagegreen.interfaces.cli.commands_data import stats_command
+from villagegreen.interfaces.cli.commands_import import print_report
+from villagegreen.interfaces.cli.options import JsonOption
+from villagegreen.interfaces.demo import DEMO_DB_PATH, run_demo
+
+console = Console(highlight=False)
+
+
+@app.command("demo")
+def demo_command(
+    db: Annotated[Path, typer.Option("--db", help="Where to build the demo store.")] = DEMO_DB_PATH,
+    as_json: JsonOption = False,
+) -> None:
+    """Build a store from a small real community shipped with Village Green and summarise it.
+
+    Example: villagegreen demo --db /tmp/demo.duckdb
+    """
+    result = run_demo(db)
+    if as_json:
+        print(json.dumps({"db": str(db), "import": result.report.to_dict(), "stats": [s.to_dict() for s in result.stats]}, indent=2))
+        return
+    console.print("[bold]Village Green demo[/bold]: Conlang Stack Exchange (CC BY-SA 3.0), a real Q&A community")
+    print_report(result.report)
+    console.print()
+    stats_command(db=db, include_private=False, as_json=False)
+    console.print(f"\nThe store is {db}. Try: villagegreen stats --db {db}   or   villagegreen export out/ --format convokit --db {db}")

@@ -1,0 +1,41 @@
+"""The demo: a real community shipped inside the package, imported and summarised.
+
+The data is a Stack Exchange data dump (Conlang, CC BY-SA 3.0; see
+``demo_data/conlang/ATTRIBUTION.md``), small enough to ship and real enough to be honest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from villagegreen.errors import InputError
+from villagegreen.store import Store
+from villagegreen.store.ingest import import_path
+from villagegreen.store.overview import SpaceStats, space_stats
+from villagegreen.store.report import ImportReport
+
+DEMO_DB_PATH = Path("villagegreen-demo.duckdb")
+
+
+def demo_data_path() -> Path:
+    path = Path(str(files("villagegreen") / "demo_data" / "conlang"))
+    if not (path / "Posts.xml").is_file():
+        raise InputError(f"{path}: the demo data is missing from this installation; reinstall villagegreen")
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    db: Path
+    report: ImportReport
+    stats: list[SpaceStats]
+
+
+def run_demo(db: Path = DEMO_DB_PATH) -> DemoResult:
+    """Import the shipped community into ``db`` (idempotent) and return what the CLI prints."""
+    with Store.open(db) as store:
+        report = import_path(store, demo_data_path(), platform="stackexchange")
+        stats = space_stats(store)
+    return DemoResult(db=db, report=report, stats=stats)

@@ -1,0 +1,68 @@
+"""SourceTree: one safe way to read folders, zips and files."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from villagegreen.connectors.tree import SourceTree
+from villagegreen.errors import InputError
+
+
+def test_folder_lists_relative_paths_and_skips_hidden(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.json").write_text("[]")
+    (tmp_path / ".hidden").write_text("secret")
+    (tmp_path / "top.json").write_text("{}")
+    tree = SourceTree(tmp_path)
+    assert tree.names() == ["a/x.json", "top.json"]
+    assert tree.read_bytes("a/x.json") == b"[]"
+    assert list(tree.glob(".json", under="a")) == ["a/x.json"]
+
+
+def test_zip_members_are_readable(tmp_path: Path) -> None:
+    path = tmp_path / "e.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("c/2020-01-01.json", "[1]")
+        archive.writestr("__MACOSX/c/._junk", "x")
+    with SourceTree(path) as tree:
+        assert tree.kind == "zip"
+        assert tree.names() == ["c/2020-01-01.json"]
+        assert tree.read_bytes("c/2020-01-01.json") == b"[1]"
+
+
+@pytest.mark.parametrize("name", ["../escape.json", "/etc/passwd", "a/../../b.json"])
+def test_zip_paths_outside_the_archive_are_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "evil.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(name, "x")
+    with pytest.raises(InputError, match="outside the archive"):
+        SourceTree(path)
+
+
+def test_zip_bomb_is_refused_before_expansion(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big.json", b"0" * (50 * 1024**2))
+    with pytest.raises(InputError, match="zip bomb"):
+        SourceTree(path)
+
+
+def test_corrupt_zip_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.zip"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(InputError, match="not a readable zip archive"):
+        SourceTree(path)
+
+
+def test_missing_path_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file or folder"):
+        SourceTree(tmp_path / "nope")
+
+
+def test_missing_member_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(InputError, match="users.json.*complete export"):
+        SourceTree(tmp_path).open("users.json")
