@@ -23,6 +23,8 @@ def shared_data() -> Path:
     """``../shared/data``; tests marked ``realdata`` skip, saying why, when it is absent."""
     path = shared_data_dir()
     if not path.is_dir():
+        if os.environ.get("VILLAGEGREEN_REQUIRE_REALDATA"):
+            pytest.fail(f"real data required (VILLAGEGREEN_REQUIRE_REALDATA is set) but not found at {path}")
         pytest.skip(f"real data not found at {path}; set VILLAGEGREEN_SHARED_DATA or clone ../shared beside the repo")
     return path
 

@@ -5,13 +5,16 @@ same names; analyses read those tables. Ids are deterministic (see :func:`make_i
 import of the same content always produces the same rows, which is what makes imports
 idempotent without lookups.
 
-Timestamps are timezone-aware UTC. ``meta`` holds platform details that have no canonical
+Records are plain slotted dataclasses (not frozen: frozen ones cost twice as much to build,
+and an import builds millions). Treat them as values all the same. Timestamps are
+timezone-aware UTC. ``meta`` holds platform details that have no canonical
 column (accepted answers, view counts, edit times, attachments) as a JSON-able dict.
 """
 
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
@@ -21,6 +24,7 @@ JsonDict = dict[str, Any]
 SpaceKind = Literal["channel", "category", "list", "site", "group", "dm", "group_dm", "forum"]
 
 
+@lru_cache(maxsize=1 << 16)
 def make_id(source_id: str, kind: str, native_id: str) -> str:
     """A stable 24-hex id for ``native_id`` of ``kind`` within ``source_id``.
 
@@ -36,7 +40,7 @@ def utc_from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class RawItem:
     """A platform payload kept verbatim so mapping can be re-run without re-fetching."""
 
@@ -51,7 +55,7 @@ class RawItem:
     fetched_at: datetime
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Space:
     """Where conversations happen: a channel, category, mailing list or Q&A site."""
 
@@ -65,7 +69,7 @@ class Space:
     meta: JsonDict = field(default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Identity:
     """One platform account. People (merged identities) are managed by the store."""
 
@@ -80,7 +84,7 @@ class Identity:
     meta: JsonDict = field(default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Conversation:
     """A thread. Its id is the id of its root message."""
 
@@ -93,7 +97,7 @@ class Conversation:
     meta: JsonDict = field(default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Message:
     """One contribution. ``conversation_id`` is the root message's id (a root points at itself)."""
 
@@ -111,7 +115,7 @@ class Message:
     meta: JsonDict = field(default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Reaction:
     """An emoji, like or vote on a message; ``identity_id`` is None where the platform hides who."""
 
@@ -125,7 +129,7 @@ class Reaction:
     reacted_at: datetime | None = None
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Event:
     """Something that happened in a space that is not a contribution: a join, a leave, a rename."""
 
@@ -139,7 +143,7 @@ class Event:
     meta: JsonDict = field(default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Skipped:
     """An item that was not imported, with the reason the report shows the user."""
 

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from villagegreen.errors import SchemaVersionError, StoreBusyError, StoreError
-from villagegreen.store import Store
-from villagegreen.store import database
+from villagegreen.store import Store, database
 from villagegreen.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 
 

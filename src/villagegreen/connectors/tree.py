@@ -113,7 +113,7 @@ def _walk(root: Path) -> Iterator[str]:
         rel = Path(directory).relative_to(root)
         for filename in filenames:
             if not filename.startswith("."):
-                yield (rel / filename).as_posix() if rel != Path(".") else filename
+                yield (rel / filename).as_posix() if rel != Path() else filename
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:

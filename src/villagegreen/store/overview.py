@@ -84,4 +84,10 @@ def space_stats(store: Store, *, include_private: bool = False) -> list[SpaceSta
         """,
         [include_private],
     ).fetchall()
-    return [SpaceStats(*row[:8], reply_share=float(row[8])) for row in rows]
+    return [
+        SpaceStats(
+            source=source, space=space, private=private, messages=n, people=people, conversations=conversations,
+            first_message_at=first, last_message_at=last, reply_share=float(share),
+        )
+        for source, space, private, n, people, conversations, first, last, share in rows
+    ]

@@ -10,6 +10,7 @@ transaction, so an import is all or nothing.
 from __future__ import annotations
 
 import json
+from operator import attrgetter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -59,6 +60,9 @@ SPECS: dict[type, TableSpec] = {
 }
 
 
+_ROW_GETTERS = {cls: attrgetter(*spec.columns) for cls, spec in SPECS.items()}
+
+
 def _qualified(alias: str, columns: tuple[str, ...]) -> str:
     return ", ".join(f'{alias}."{c}"' for c in columns)
 
@@ -93,16 +97,13 @@ class BatchWriter:
         self._messages_buffered = 0
 
     def add(self, record: Any) -> None:
+        # Hot path (once per record): one attrgetter call, no per-field Python work; meta is
+        # serialised column-wise at flush time.
         cls = type(record)
-        spec = SPECS[cls]
-        row = tuple(
-            _meta_json(value) if name == "meta" else value
-            for name, value in zip(spec.columns, (getattr(record, c) for c in spec.columns), strict=True)
-        )
         buffer = self._buffers[cls]
         if record.id in buffer:
-            self.report.kind(spec.table).duplicates += 1
-        buffer[record.id] = row
+            self.report.kind(SPECS[cls].table).duplicates += 1
+        buffer[record.id] = _ROW_GETTERS[cls](record)
         if cls is Message:
             self._messages_buffered += 1
         if len(buffer) >= self.batch_rows:
@@ -117,10 +118,14 @@ class BatchWriter:
         if not buffer:
             return
         spec = SPECS[cls]
-        columns = list(zip(*buffer.values(), strict=True))
+        columns: list[Any] = list(zip(*buffer.values(), strict=True))
+        schema = spec.schema()
+        if "meta" in spec.columns:
+            at = spec.columns.index("meta")
+            columns[at] = [_meta_json(value) for value in columns[at]]
         staging = pa.Table.from_arrays(
-            [pa.array(values, type=spec.schema().field(name).type) for name, values in zip(spec.columns, columns, strict=True)],
-            schema=spec.schema(),
+            [pa.array(values, type=schema.field(name).type) for name, values in zip(spec.columns, columns, strict=True)],
+            schema=schema,
         )
         buffer.clear()
         self._upsert(spec, staging)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -65,7 +65,7 @@ def stats_command(db: DbOption = DEFAULT_DB, include_private: IncludePrivate = F
     console.print(table)
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     parquet = "parquet"
     convokit = "convokit"
 

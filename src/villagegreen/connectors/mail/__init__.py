@@ -1,0 +1,1 @@
+"""Mailing-list archives (mbox, Mailman/pipermail text archives) into conversations."""

@@ -1,0 +1,260 @@
+"""Reading mbox and pipermail archives: finding the files, splitting messages, parsing headers.
+
+Messages are split on envelope lines (``From <sender> <asctime date>``) found with
+``bytes.find`` and confirmed by one compiled regex, over chunks of the file, so a body line
+that merely starts with "From " never splits a message and memory stays bounded whatever the
+file size. Headers are split by hand (the ``email`` package costs ~20x more per message and is
+kept for RFC 2047 words and MIME bodies, where its robustness matters).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.utils import parsedate_to_datetime
+from typing import IO
+
+from villagegreen.connectors.mail.mapping import ParsedHeader, parse_from
+from villagegreen.connectors.tree import SourceTree
+from villagegreen.errors import InputError
+
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_MONTH = "|".join(_MONTHS)
+ENVELOPE = re.compile(
+    rb"From (?P<sender>[^\n]*?) *(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? +(?P<mon>" + _MONTH.encode() + rb") +(?P<day>\d{1,2})"
+    rb" +(?P<h>\d{1,2}):(?P<m>\d\d)(?::(?P<s>\d\d))?(?: +(?P<tz1>[A-Z]{1,5}|[+-]\d{4}))? +(?P<year>\d{4})(?: +(?P<tz2>[+-]\d{4}))?[ \t\r]*$"
+)
+_DATE = re.compile(
+    r"\s*(?:\w{3},\s*)?(\d{1,2})\s+(" + _MONTH + r")\w*\s+(\d{4})\s+(\d{1,2}):(\d\d)(?::(\d\d))?(?:\.\d+)?\s*([+-]\d{4})", re.I
+)
+_ID = re.compile(r"<([^<>]+)>")
+_ID_AT = re.compile(r"\s+at\s+")
+_MIME_FROM = re.compile(rb"^>(>*From )", re.M)
+WANTED = frozenset(("from", "date", "subject", "message-id", "in-reply-to", "references", "list-id", "content-type", "content-transfer-encoding"))
+MAIL_SUFFIXES = (".mbox", ".mbx", ".txt", ".txt.gz", ".mbox.gz", ".gz", ".mail")
+CHUNK = 1 << 22
+MAX_PREAMBLE = 1 << 20  # text allowed before the first envelope line before we call it "not an mbox"
+DATE_TOLERANCE = timedelta(days=7)
+MAX_REFERENCES = 20
+
+
+def candidate_names(tree: SourceTree) -> list[str]:
+    """Files that may be archives by name: known suffixes, or no suffix (Unix mbox files)."""
+    names = []
+    for name in tree.names():
+        base = name.rsplit("/", 1)[-1].lower()
+        if base.endswith(MAIL_SUFFIXES) or "." not in base:
+            names.append(name)
+    return names
+
+
+def open_archive(tree: SourceTree, name: str) -> IO[bytes]:
+    stream = tree.open(name)
+    return gzip.GzipFile(fileobj=stream, mode="rb") if name.lower().endswith(".gz") else stream
+
+
+def head(tree: SourceTree, name: str, size: int = 4096) -> bytes:
+    """The first bytes of a (possibly gzipped) file; empty when unreadable."""
+    try:
+        with open_archive(tree, name) as stream:
+            return stream.read(size)
+    except (OSError, EOFError, zlib.error, InputError):
+        return b""
+
+
+def starts_like_mbox(data: bytes) -> bool:
+    data = data.lstrip(b"\r\n\xef\xbb\xbf")
+    end = data.find(b"\n")
+    return ENVELOPE.match(data, 0, end if end >= 0 else len(data)) is not None
+
+
+def split_messages(stream: IO[bytes], chunk_size: int = CHUNK) -> Iterator[tuple[int, bytes]]:
+    """(line number of the envelope, message bytes with its envelope line) for each message."""
+    buf = b""
+    start = -1  # offset of the current message's envelope in buf; -1 before the first one
+    scan = 0  # where to look for the next envelope line; always a line start
+    line, line_pos = 1, 0  # the line number at offset line_pos, advanced monotonically
+    eof = False
+    while not eof:
+        chunk = stream.read(chunk_size)
+        eof = not chunk
+        buf += chunk
+        limit = len(buf) if eof else buf.rfind(b"\n") + 1
+        for candidate in _line_starts_with_from(buf, scan, limit):
+            end = buf.find(b"\n", candidate, limit)
+            if ENVELOPE.match(buf, candidate, end if end >= 0 else limit) is None:
+                continue
+            if start >= 0:
+                yield line, buf[start:candidate]
+            line += buf.count(b"\n", line_pos, candidate)
+            line_pos = start = candidate
+        scan = max(limit, scan)
+        if start > 0:
+            buf, scan, line_pos, start = buf[start:], scan - start, 0, 0
+        elif start < 0 and len(buf) > MAX_PREAMBLE:
+            return
+    if start >= 0:
+        yield line, buf[start:]
+
+
+def _line_starts_with_from(buf: bytes, pos: int, limit: int) -> Iterator[int]:
+    if buf.startswith(b"From ", pos) and pos < limit:
+        yield pos
+    while (found := buf.find(b"\nFrom ", pos, limit)) >= 0:
+        pos = found + 1
+        yield pos
+
+
+def decode_header_text(raw: str) -> str:
+    """A header value (read as Latin-1) as text: raw UTF-8 repaired, RFC 2047 words decoded."""
+    if not raw.isascii():
+        try:
+            raw = raw.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass
+    if "=?" in raw:
+        try:
+            raw = str(make_header(decode_header(raw)))
+        except (HeaderParseError, LookupError, UnicodeError, ValueError, AssertionError):
+            pass
+    return " ".join(raw.split())
+
+
+def parse_header(message: bytes, line: int, where: str) -> ParsedHeader | str:
+    """The fields threading and mapping need, or the reason the message cannot be imported."""
+    envelope_end = message.find(b"\n")
+    if envelope_end < 0:
+        return "the message has nothing after its envelope line"
+    envelope = ENVELOPE.match(message, 0, envelope_end)
+    block_end = message.find(b"\n\n", envelope_end)
+    block = message[envelope_end + 1 : len(message) if block_end < 0 else block_end].decode("latin-1")
+    fields: dict[str, str] = {}
+    current = ""
+    for number, text in enumerate(block.split("\n")):
+        if text[:1] in (" ", "\t"):
+            if number == 0:
+                return "broken headers: the first line after the envelope is indented"
+            if current:
+                fields[current] += text
+            continue
+        colon = text.find(":")
+        name = text[:colon]
+        if colon <= 0 or not name.isascii() or not name.isprintable() or " " in name.strip():
+            # The email package ends the headers at such a line too; the first line must be one.
+            if number == 0:
+                return "broken headers: the first line after the envelope is not a header"
+            break
+        name = name.strip().lower()
+        current = name if name in WANTED and name not in fields else ""
+        if current:
+            fields[current] = text[colon + 1 :]
+    sent_at, date_source = _sent_at(fields.get("date"), envelope)
+    if sent_at is None:
+        return "no parsable Date header or envelope date"
+    subject = decode_header_text(fields.get("subject", ""))
+    from_value = decode_header_text(fields.get("from", ""))
+    if not from_value and envelope is not None:
+        from_value = envelope.group("sender").decode("latin-1")
+    address, name, lossy = parse_from(from_value)
+    native_id = _message_id(fields.get("message-id", "")) or _synthetic_id(address, sent_at, subject)
+    in_reply_to = _ids(fields.get("in-reply-to", ""))[:1]
+    references = _ids(fields.get("references", ""))[-MAX_REFERENCES:]
+    links = tuple(dict.fromkeys((*in_reply_to, *reversed(references))))
+    list_id = _ids(fields.get("list-id", "").lower())
+    return ParsedHeader(
+        native_id=native_id,
+        links=links,
+        has_in_reply_to=bool(in_reply_to),
+        sent_at=sent_at,
+        subject=subject,
+        address=address,
+        name=name,
+        lossy=lossy,
+        list_id=list_id[0] if list_id else "",
+        content_type=" ".join(fields.get("content-type", "").split()),
+        transfer_encoding=fields.get("content-transfer-encoding", "").strip(),
+        where=f"{where}:{line}",
+        date_source=date_source,
+    )
+
+
+def body_bytes(message: bytes) -> tuple[bytes, int]:
+    """The message with mbox ``>From`` escapes undone, and the offset where its body starts."""
+    block_end = message.find(b"\n\n")
+    start = len(message) if block_end < 0 else block_end + 2
+    if b">From " in message:
+        message = message[:start] + _MIME_FROM.sub(rb"\1", message[start:])
+    return message, start
+
+
+def _sent_at(value: str | None, envelope: re.Match[bytes] | None) -> tuple[datetime | None, str]:
+    header = _parse_date(value) if value else None
+    fallback = _envelope_date(envelope) if envelope is not None else None
+    if header is not None and (fallback is None or abs(header - fallback) <= DATE_TOLERANCE):
+        return header, ""
+    if fallback is not None:
+        # A missing, unparsable or far-off Date header (wrong client clocks) loses to the
+        # archive's receipt time.
+        return fallback, "envelope"
+    return header, ""
+
+
+def _parse_date(value: str) -> datetime | None:
+    fast = _DATE.match(value)
+    try:
+        if fast:
+            day, mon, year, hour, minute, second, zone = fast.groups()
+            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+            parsed = datetime(int(year), _MONTHS[mon[:3].title()], int(day), int(hour), int(minute), int(second or 0), tzinfo=UTC)
+            return parsed + offset if zone[0] == "-" else parsed - offset
+        parsed = parsedate_to_datetime(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError, KeyError):
+        return None
+
+
+def _envelope_date(match: re.Match[bytes]) -> datetime | None:
+    try:
+        parsed = datetime(
+            int(match["year"]), _MONTHS[match["mon"].decode()], int(match["day"]), int(match["h"]), int(match["m"]), int(match["s"] or 0), tzinfo=UTC
+        )
+    except (ValueError, OverflowError):
+        return None
+    zone = (match["tz1"] or match["tz2"] or b"").decode()
+    if zone[:1] in ("+", "-"):
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+        parsed = parsed - offset if zone[0] == "+" else parsed + offset
+    # mbox writers that do not know the delivery time write the epoch; that is no date at all.
+    return parsed if parsed.year >= 1990 else None
+
+
+def _ids(value: str) -> list[str]:
+    if not value:
+        return []
+    found = _ID.findall(value)
+    if not found:
+        found = value.split()[:1]
+    return [normalised for raw in found if (normalised := _normalise_id(raw))]
+
+
+def _normalise_id(raw: str) -> str:
+    # Pipermail obfuscates some Message-IDs ("<x at gmail.com>") but not the In-Reply-To that
+    # points at them; both sides get the same treatment so the link still resolves.
+    return "".join(_ID_AT.sub("@", raw.strip()).split()).strip("<>")
+
+
+def _message_id(value: str) -> str:
+    found = _ids(value)
+    return found[0] if found else ""
+
+
+def _synthetic_id(address: str, sent_at: datetime, subject: str) -> str:
+    digest = hashlib.blake2b(f"{address}\x1f{sent_at.isoformat()}\x1f{subject}".encode(), digest_size=12).hexdigest()
+    return f"{digest}@missing-message-id.villagegreen.invalid"
+

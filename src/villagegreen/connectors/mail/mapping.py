@@ -1,0 +1,176 @@
+"""Pure functions from parsed mail headers and bodies to canonical records.
+
+Addresses: pipermail writes ``edd at debian.org``, which is undone exactly. Some archives
+(stat.ethz.ch from 2018 on) used a lossy scheme instead, ``edd @end|ng |rom deb|@n@org``,
+where several letters collapse into ``@`` or ``|``. Such an address is matched to the one clean
+address in the archive that collapses to the same shape; without a unique match it keeps the
+collapsed shape as its identity key, so the same person's lossy variants still merge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+from villagegreen.connectors.base import ReadContext
+from villagegreen.connectors.mail.body import Parts
+from villagegreen.model import Conversation, Identity, JsonDict, Message, Space
+
+# " at " is pipermail's reversible obfuscation; the others are the lossy variants seen in
+# Mailman archives (they read "sending from" and "mailing off" after letter substitution).
+_OBFUSCATED_AT = re.compile(r"\s+(at|@ending from|@end\|ng \|rom|m@ili@g off|m@iii@g oii|@ending \|rom)\s+", re.IGNORECASE)
+_LOSSY_SHAPE = str.maketrans({"a": "@", "s": "@", "n": "@", ".": "@", "i": "|", "l": "|", "f": "|"})
+_ANGLE = re.compile(r"<([^<>]*)>")
+_PAREN = re.compile(r"\(([^()]*)\)\s*$")
+_QUOTES = " \t\"'"
+
+
+class ParsedHeader(NamedTuple):
+    """What threading and mapping need from one message; kept small for million-message archives."""
+
+    native_id: str
+    links: tuple[str, ...]
+    has_in_reply_to: bool
+    sent_at: datetime
+    subject: str
+    address: str
+    name: str
+    lossy: bool
+    list_id: str
+    content_type: str
+    transfer_encoding: str
+    where: str
+    date_source: str
+
+
+def deobfuscate(text: str) -> tuple[str, bool]:
+    """``text`` with obfuscated "at" separators turned into ``@``; True when the scheme was lossy."""
+    lossy = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal lossy
+        lossy = lossy or match.group(1).lower() != "at"
+        return "@"
+
+    return _OBFUSCATED_AT.sub(replace, text), lossy
+
+
+def parse_from(value: str) -> tuple[str, str, bool]:
+    """(lowercased address, display name, lossy) from a From header in any of its usual forms."""
+    value = value.strip()
+    name = ""
+    angle = _ANGLE.search(value)
+    if angle:
+        address = angle.group(1)
+        name = (value[: angle.start()] + value[angle.end() :]).strip(_QUOTES)
+    else:
+        paren = _PAREN.search(value)
+        if paren:
+            address, name = value[: paren.start()], paren.group(1)
+        else:
+            address = value
+    address, lossy = deobfuscate(address.strip())
+    address = address.strip(_QUOTES).removeprefix("mailto:").replace(" ", "").lower()
+    name = " ".join(name.strip(_QUOTES).split())
+    return address, name, lossy or address.count("@") > 1
+
+
+def lossy_shape(address: str) -> str:
+    return address.lower().translate(_LOSSY_SHAPE)
+
+
+def resolve_identities(headers: Iterable[ParsedHeader | None]) -> tuple[dict[tuple[str, bool], str], dict[str, Counter[str]]]:
+    """Map each (address, lossy) seen to an identity key, and count the display names per key."""
+    clean_by_shape: dict[str, set[str]] = {}
+    lossy_seen: set[str] = set()
+    for header in headers:
+        if header is None or not header.address:
+            continue
+        if header.lossy:
+            lossy_seen.add(header.address)
+        else:
+            clean_by_shape.setdefault(lossy_shape(header.address), set()).add(header.address)
+    keys: dict[tuple[str, bool], str] = {}
+    for address in lossy_seen:
+        shape = lossy_shape(address)
+        candidates = clean_by_shape.get(shape, set())
+        keys[(address, True)] = next(iter(candidates)) if len(candidates) == 1 else f"obfuscated:{shape}"
+    names: dict[str, Counter[str]] = {}
+    for header in headers:
+        if header is not None and header.address:
+            key = keys.get((header.address, header.lossy), header.address)
+            names.setdefault(key, Counter())[header.name] += 1
+    return keys, names
+
+
+def identity_record(context: ReadContext, key: str, names: Counter[str], handle: str | None) -> Identity:
+    named = [(count, name) for name, count in names.items() if name]
+    obfuscated = key.startswith("obfuscated:")
+    display = max(named)[1] if named else (handle or key).split("@", 1)[0]
+    meta: JsonDict = {"address_obfuscated": True} if obfuscated else {}
+    return Identity(
+        id=context.id("identity", key),
+        source_id=context.source_id,
+        native_id=key,
+        display_name=display,
+        handle=handle,
+        email=None if obfuscated else key,
+        meta=meta,
+    )
+
+
+def space_record(context: ReadContext, list_id: str, tag: str | None) -> Space:
+    name = list_id.split(".", 1)[0] if "." in list_id and "@" not in list_id else list_id
+    meta: JsonDict = {"list_id": list_id}
+    if tag:
+        meta["subject_tag"] = tag
+    return Space(id=context.id("space", list_id), source_id=context.source_id, native_id=list_id, name=name, kind="list", meta=meta)
+
+
+def conversation_record(context: ReadContext, header: ParsedHeader, space_id: str, title: str) -> Conversation:
+    return Conversation(
+        id=context.id("message", header.native_id),
+        source_id=context.source_id,
+        space_id=space_id,
+        title=title or None,
+        started_at=header.sent_at,
+    )
+
+
+def message_record(
+    context: ReadContext,
+    header: ParsedHeader,
+    parts: Parts,
+    *,
+    root_native_id: str,
+    parent_native_id: str | None,
+    threaded_by: str,
+    space_id: str,
+    author_key: str | None,
+) -> Message:
+    meta: JsonDict = {"subject": header.subject}
+    if parts.quoted:
+        meta["quoted"] = parts.quoted
+    if parts.signature:
+        meta["signature"] = parts.signature
+    if parts.list_footer:
+        meta["list_footer_removed"] = True
+    if threaded_by:
+        meta["threaded_by"] = threaded_by
+    if header.date_source:
+        meta["date_source"] = header.date_source
+    return Message(
+        id=context.id("message", header.native_id),
+        source_id=context.source_id,
+        native_id=header.native_id,
+        conversation_id=context.id("message", root_native_id),
+        reply_to_id=context.id("message", parent_native_id) if parent_native_id is not None else None,
+        space_id=space_id,
+        author_id=context.id("identity", author_key) if author_key else None,
+        sent_at=header.sent_at,
+        text=parts.text,
+        meta=meta,
+    )

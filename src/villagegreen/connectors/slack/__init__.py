@@ -1,0 +1,1 @@
+"""Slack: workspace exports (zip or folder, official or slackdump) to canonical records."""

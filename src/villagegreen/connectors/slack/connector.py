@@ -1,0 +1,185 @@
+"""``SlackExportConnector``: a Slack workspace export (zip or folder) to canonical records.
+
+What it yields, in order: the spaces (public channels; private channels, DMs and group DMs only
+with ``include_private``), then for each space its messages, conversations, reactions and
+events day by day, then every identity. Private spaces that are not imported are reported as
+skipped, one note per space and one per day file, and their day files are never opened.
+A folder of day files that no listing names is skipped too: it might be a DM or a private
+channel whose listing is missing, and guessing wrong would leak it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from villagegreen.connectors.base import Connector, ReadContext
+from villagegreen.connectors.slack.directory import Directory
+from villagegreen.connectors.slack.export import PlannedSpace, SlackExport, looks_like_export
+from villagegreen.connectors.slack.mapping import (
+    added_bot_name,
+    author_native_id,
+    event_kind,
+    map_event,
+    map_message,
+    map_reactions,
+    map_space,
+    message_native_id,
+    parse_ts,
+)
+from villagegreen.connectors.tree import SourceTree
+from villagegreen.errors import ItemError
+from villagegreen.model import Conversation, Record, Skipped
+
+PRIVATE_REASON = "private channel/DM skipped (use --include-private)"
+PRIVATE_DAY_REASON = "day file of a skipped private channel/DM, not read (use --include-private)"
+UNLISTED_REASON = "folder of day files not listed in channels.json, groups.json, dms.json or mpims.json; not imported in case it is private"
+NO_FOLDER_REASON = "listed, but the export has no day files for it (imported as an empty space)"
+
+
+class SlackExportConnector(Connector):
+    name: ClassVar[str] = "slack"
+    version: ClassVar[str] = "0.1.0"
+    formats: ClassVar[str] = "Slack workspace export, zip or folder (channels.json, users.json, <channel>/<YYYY-MM-DD>.json); slackdump export too"
+    priority: ClassVar[int] = 40
+
+    def __init__(self) -> None:
+        self._cached: tuple[SourceTree, SlackExport] | None = None
+
+    @classmethod
+    def sniff(cls, tree: SourceTree) -> bool:
+        return looks_like_export(tree)
+
+    def source_key(self, tree: SourceTree) -> str:
+        """The team id (``T...``): from users.json, else the listings or messages, else the file name."""
+        export = self._export(tree)
+        team = Directory(export.users, {}).team_id() or export.first_team(export.plan())
+        if team:
+            return team
+        return tree.path.stem if tree.kind != "folder" else tree.path.resolve().name
+
+    def read(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
+        export = self._export(tree)
+        planned = export.plan()
+        imported = [space for space in planned if context.include_private or not space.private]
+        skipped = {id(space) for space in planned} - {id(space) for space in imported}
+        people = Directory(export.users, {space.native_id: space.name for space in imported if space.listing.kind == "channel"})
+        for filename, count in export.malformed.items():
+            for _ in range(count):
+                yield Skipped("listing entry", "entry without an id", f"{export.root}{filename}")
+        for user in export.users:
+            yield self.raw(context, "user", user["id"], user)
+        for space in planned:
+            if id(space) in skipped:
+                yield Skipped("space", PRIVATE_REASON, space.name)
+                for name in export.day_files.get(space.folder or "", []):
+                    yield Skipped("day file", PRIVATE_DAY_REASON, name)
+                continue
+            yield self.raw(context, space.listing.filename.removesuffix("s.json"), space.native_id, space.entry)
+            yield map_space(space.entry, space.listing.kind, space.private, _space_name(space, people), context)
+            if space.folder is None:
+                yield Skipped("space folder", NO_FOLDER_REASON, space.name)
+        for folder in export.unlisted_folders(planned):
+            yield Skipped("space", UNLISTED_REASON, folder)
+        for space in imported:
+            if space.folder is not None:
+                yield from self._read_space(export, space, people, context)
+        yield from people.identities(context)
+
+    def _read_space(self, export: SlackExport, space: PlannedSpace, people: Directory, context: ReadContext) -> Iterator[Record]:
+        space_id = context.id("space", space.native_id)
+        # Threads can hang off a join or topic change; those roots are events, not messages.
+        event_roots: dict[str, datetime] = {}
+        event_conversations: set[str] = set()
+        for name in export.day_files[space.folder or ""]:
+            context.on_file(f"{space.name}/{Path(name).name}")
+            try:
+                entries = export.read_day(name)
+            except ItemError as error:
+                yield Skipped("day file", str(error), export.tree.describe(name))
+                continue
+            # Replies sort after their roots, so an event root is known before its replies.
+            for entry in sorted(entries, key=_ts_order):
+                if not isinstance(entry, dict) or not isinstance(entry.get("ts"), str) or not entry["ts"]:
+                    yield Skipped("message", "entry without a ts", export.tree.describe(name))
+                    continue
+                native_id = message_native_id(space.native_id, entry["ts"])
+                try:
+                    sent_at = parse_ts(entry["ts"], native_id)
+                    yield self.raw(context, "message", native_id, entry)
+                    yield from self._map_entry(entry, sent_at, space, space_id, event_roots, event_conversations, people, context)
+                except ItemError as error:
+                    yield Skipped("message", str(error), export.tree.describe(name))
+
+    def _map_entry(
+        self,
+        entry: dict[str, Any],
+        sent_at: datetime,
+        space: PlannedSpace,
+        space_id: str,
+        event_roots: dict[str, datetime],
+        event_conversations: set[str],
+        people: Directory,
+        context: ReadContext,
+    ) -> Iterator[Record]:
+        ts: str = entry["ts"]
+        channel_id = space.native_id
+        author = author_native_id(entry, people)
+        kind = event_kind(entry)
+        if kind is not None:
+            event_roots[ts] = sent_at
+            if bot := added_bot_name(entry):
+                people.name_bot(*bot)
+            yield map_event(entry, kind, space_id=space_id, channel_id=channel_id, occurred_at=sent_at, actor=author, people=people, context=context)
+            return
+        message_id = context.id("message", message_native_id(channel_id, ts))
+        thread_ts = entry.get("thread_ts")
+        if isinstance(thread_ts, str) and thread_ts and thread_ts != ts:
+            conversation_id = context.id("message", message_native_id(channel_id, thread_ts))
+            reply_to_id: str | None = conversation_id
+            if thread_ts in event_roots:
+                reply_to_id = None
+                if thread_ts not in event_conversations:
+                    event_conversations.add(thread_ts)
+                    yield Conversation(conversation_id, context.source_id, space_id, None, event_roots[thread_ts], {"root": "event"})
+        else:
+            conversation_id, reply_to_id = message_id, None
+            yield Conversation(message_id, context.source_id, space_id, None, sent_at)
+        yield map_message(
+            entry,
+            space_id=space_id,
+            channel_id=channel_id,
+            conversation_id=conversation_id,
+            reply_to_id=reply_to_id,
+            author=author,
+            sent_at=sent_at,
+            people=people,
+            context=context,
+        )
+        yield from map_reactions(entry, message_id, message_native_id(channel_id, ts), people, context)
+
+    def _export(self, tree: SourceTree) -> SlackExport:
+        # source_key and read both need the listings; parse users.json once per import.
+        if self._cached is None or self._cached[0] is not tree:
+            self._cached = (tree, SlackExport(tree))
+        return self._cached[1]
+
+
+def _space_name(space: PlannedSpace, people: Directory) -> str:
+    """DMs and group DMs are named after their members; channels after themselves."""
+    members = space.entry.get("members")
+    if space.listing.kind in ("dm", "group_dm") and isinstance(members, list) and members:
+        names = ", ".join(people.name(str(member)) or str(member) for member in members)
+        return f"{'DM' if space.listing.kind == 'dm' else 'group DM'}: {names}"
+    return space.name
+
+
+def _ts_order(entry: object) -> float:
+    if isinstance(entry, dict):
+        try:
+            return float(entry.get("ts") or 0)
+        except (TypeError, ValueError):
+            return 0.0
+    return 0.0
