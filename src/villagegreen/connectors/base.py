@@ -26,6 +26,8 @@ class ReadContext:
     """What a connector needs to know about this import."""
 
     source_id: str
+    # The community's name as resolved for this import (``source_key`` or the user's --source).
+    source_name: str = ""
     include_private: bool = False
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Called with a short label as each input file starts, so the CLI can show progress.

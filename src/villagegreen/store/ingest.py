@@ -50,7 +50,7 @@ def import_path(
         key = source_name or connector.source_key(tree)
         source_id = source_id_for(connector_cls.name, key)
         report = ImportReport(source_id=source_id, source_name=key, connector=connector_cls.name, location=tree.location)
-        context = ReadContext(source_id=source_id, include_private=include_private, fetched_at=started_at, on_file=on_file)
+        context = ReadContext(source_id=source_id, source_name=key, include_private=include_private, fetched_at=started_at, on_file=on_file)
         try:
             with store.transaction():
                 writer = BatchWriter(store.con, report, batch_rows=batch_rows, on_progress=on_progress)

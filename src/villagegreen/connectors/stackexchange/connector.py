@@ -59,7 +59,7 @@ class StackExchangeConnector(Connector):
         return labels[0].lower() if labels and labels[0] else "stackexchange"
 
     def read(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
-        return DumpReader(self, tree, context, self.source_key(tree)).read()
+        return DumpReader(self, tree, context, context.source_name or self.source_key(tree)).read()
 
 
 def _labels(tree: SourceTree) -> list[str]:

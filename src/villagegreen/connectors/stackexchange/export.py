@@ -185,9 +185,7 @@ class DumpReader:
                     yield Skipped("comment", self._missing_post_reason("comment", post_id), _where(label, row, index))
                     continue
                 author_id, placeholder = self._author(m.optional_int(row, "UserId"), row.get("UserDisplayName"))
-                message = m.message_from_comment(
-                    self.context, row, post_id=post_id, question_id=question_id, space_id=self.space_id, author_id=author_id
-                )
+                message = m.message_from_comment(self.context, row, post_id=post_id, question_id=question_id, space_id=self.space_id, author_id=author_id)
             except ItemError as error:
                 yield Skipped("comment", f"malformed row: {error}", _where(label, row, index))
                 continue

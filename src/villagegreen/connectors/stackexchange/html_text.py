@@ -3,6 +3,10 @@
 Analyses and stories read ``messages.text``, so the text keeps the structure a reader needs
 (paragraphs, quotes as ``> `` lines, code as fenced blocks, list markers) and drops the markup.
 Links become their text: the address is rarely the point and would skew keyword extraction.
+
+Bodies come from SE's HTML sanitiser, so nearly all are regular enough for a regex tokenizer
+that drives the same callbacks about four times faster than :class:`html.parser.HTMLParser`;
+any body it is unsure of (a stray ``<``, raw-text elements) goes through ``HTMLParser`` itself.
 """
 
 from __future__ import annotations
@@ -11,13 +15,20 @@ import html
 import re
 from html.parser import HTMLParser
 
-_WS = re.compile(r"\s+")
 _LANG = re.compile(r"\blang-([\w+#-]+)")
 # SE's image dialog pre-fills this alt text; it says nothing about the image.
 _DEFAULT_ALT = "enter image description here"
 
 _PARAGRAPHS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "table", "dl", "dt", "dd", "section", "details", "summary"})
 _HIDDEN = frozenset({"script", "style", "head", "title"})
+# Elements whose content HTMLParser reads as raw text; the fast path leaves them to it.
+_RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext"})
+_TOKEN = re.compile(
+    r"<(?:(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s+[^\s\"'=<>/`]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)\s*(/?)>|!--.*?-->)",
+    re.DOTALL,
+)
+_ATTR = re.compile(r"([^\s\"'=<>/`]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
+_NEEDS_ATTRS = frozenset({"pre", "img"})
 
 
 class _Renderer(HTMLParser):
@@ -37,15 +48,49 @@ class _Renderer(HTMLParser):
         self.hidden = 0
         self.fence = "```"
 
-    def render(self, markup: str) -> str:
-        self.reset()
+    def render(self, markup: str, *, fast: bool = True) -> str:
         self._begin()
-        self.feed(markup)
-        self.close()
+        if not (fast and self._fast(markup)):
+            self.reset()
+            self._begin()
+            self.feed(markup)
+            self.close()
         if self.pre is not None:  # an unclosed <pre> still shows its code
             self._end_pre()
         self._flush()
         return "\n".join(self.lines).strip("\n")
+
+    def _fast(self, markup: str) -> bool:
+        """Tokenize with one regex; False (output half-built, to be discarded) when unsure."""
+        unescape = html.unescape
+        position = 0
+        for token in _TOKEN.finditer(markup):
+            start = token.start()
+            if start > position:
+                text = markup[position:start]
+                if "<" in text:
+                    return False
+                self.handle_data(unescape(text))
+            position = token.end()
+            name = token.group(2)
+            if name is None:  # a comment
+                continue
+            name = name.lower()
+            if name in _RAW_TEXT:
+                return False
+            if token.group(1):
+                self.handle_endtag(name)
+                continue
+            attrs = _attributes(token.group(3)) if name in _NEEDS_ATTRS else []
+            self.handle_starttag(name, attrs)
+            if token.group(4):
+                self.handle_endtag(name)
+        tail = markup[position:]
+        if "<" in tail:
+            return False
+        if tail:
+            self.handle_data(unescape(tail))
+        return True
 
     # -- output ---------------------------------------------------------------------------
 
@@ -60,7 +105,8 @@ class _Renderer(HTMLParser):
     def _flush(self) -> None:
         if not self.inline:
             return
-        text = _WS.sub(" ", "".join(self.inline)).strip()
+        # str.split() collapses whitespace several times faster than a regex substitution.
+        text = " ".join("".join(self.inline).split())
         self.inline.clear()
         if text:
             self._emit(self.marker + text)
@@ -152,9 +198,21 @@ class _Renderer(HTMLParser):
             self.inline.append(data)
 
 
-def html_to_text(markup: str) -> str:
-    """Plain text of a post body; entities are unescaped, structure kept as light markdown."""
+def _attributes(source: str) -> list[tuple[str, str | None]]:
+    found: list[tuple[str, str | None]] = []
+    for match in _ATTR.finditer(source):
+        name, double, single, bare = match.groups()
+        value = double if double is not None else single if single is not None else bare
+        found.append((name.lower(), None if value is None else html.unescape(value)))
+    return found
+
+
+def html_to_text(markup: str, *, fast: bool = True) -> str:
+    """Plain text of a post body; entities are unescaped, structure kept as light markdown.
+
+    ``fast=False`` forces the HTMLParser path (the tests check both paths agree).
+    """
     if "<" not in markup:
-        return _WS.sub(" ", html.unescape(markup)).strip()
+        return " ".join(html.unescape(markup).split())
     # A fresh parser per call (about a microsecond) keeps this function safe to call from threads.
-    return _Renderer().render(markup)
+    return _Renderer().render(markup, fast=fast)

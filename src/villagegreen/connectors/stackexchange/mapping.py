@@ -198,9 +198,7 @@ def message_from_post(
     )
 
 
-def message_from_comment(
-    context: ReadContext, row: Row, *, post_id: int, question_id: int, space_id: str, author_id: str | None
-) -> Message:
+def message_from_comment(context: ReadContext, row: Row, *, post_id: int, question_id: int, space_id: str, author_id: str | None) -> Message:
     """A comment replies to the post it is on; its text is already plain (light markdown)."""
     comment_id = required_int(row, "Id")
     meta: JsonDict = {"score": optional_int(row, "Score") or 0}
