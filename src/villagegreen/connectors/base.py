@@ -65,8 +65,8 @@ class Connector(ABC):
         """Yield canonical records (and :class:`~villagegreen.model.Skipped` notes)."""
 
     def raw(self, context: ReadContext, kind: str, native_id: object, payload: Any) -> RawItem:
-        """Wrap a platform payload for the ``raw_items`` table, verbatim as JSON."""
-        text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        """Wrap a platform payload for the ``raw_items`` table as JSON (a string becomes a JSON string)."""
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         return RawItem(
             id=context.id(f"raw:{kind}", native_id),
             source_id=context.source_id,

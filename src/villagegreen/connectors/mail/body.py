@@ -21,16 +21,25 @@ _CHARSET = re.compile(r'charset\s*=\s*"?([\w.:-]+)', re.IGNORECASE)
 _TAG = re.compile(r"<(?:script|style)[^>]*>.*?</(?:script|style)>|<[^>]+>", re.IGNORECASE | re.DOTALL)
 _BLANKS = re.compile(r"\n{3,}")
 
-# Attribution lines ("On Mon, 1 Jan 2024, Ann wrote:") as the common clients write them; Gmail
-# wraps long ones, so the ending may sit on the next line.
-_ATTRIBUTION_START = re.compile(r"^\s*(?:On|Am|Le|El|Il|Op|Den|Em|Dne|W dniu)\s.{0,300}$")
-_ATTRIBUTION_END = re.compile(r"(?:wrote|schrieb|écrit|escribió|scritto|schreef|skrev|escreveu|napsal|napisał)\s*:\s*$", re.IGNORECASE)
-_ORIGINAL = re.compile(r"^\s*-{3,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|Forwarded message)\s*-{3,}\s*$", re.I)
-_OUTLOOK_FROM = re.compile(r"^\s*\*?(?:From|Von|De)\s*:\*?\s")
-_OUTLOOK_NEXT = re.compile(r"^\s*\*?(?:Sent|Date|Gesendet|Envoyé|To|An)\s*:\*?\s")
-_RULE = re.compile(r"^_{20,}\s*$")
-_LIST_FOOTER = re.compile(r"mailing list|/mailman/listinfo/|^To unsubscribe|^You received this message because", re.I)
-_SCRUBBED = re.compile(r"^-{5,} ?(?:next part|Part \d+ of|An? \w+ attachment was scrubbed)", re.I)
+# One scanner finds every line that is not plain new text, so the Python loop runs per quote
+# block or marker rather than per line. Each branch starts with a newline (the text is padded
+# with one) because re searches a literal first character fast but tries "^" at every position.
+# Attributions ("On Mon, 1 Jan 2024, Ann wrote:") may wrap onto a second line (Gmail); Outlook
+# puts a "From:/Sent:" block above the original. Some clients quote with "| "; such lines
+# count as quoted only right after an attribution, because tables and code start with "|" too.
+_SPECIAL = re.compile(
+    r"\n(?=[ \t>*\-oOaAlLeEiIdDwWfFvV])(?:(?P<quote>>.*(?:\n>.*)*)"
+    r"|(?P<signature>--[ ]?(?=\n|\Z))"
+    r"|(?P<original>[ \t]*-{3,}[ \t]*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|Forwarded message)[ \t]*-{3,}[ \t]*(?=\n|\Z))"
+    r"|(?P<attribution>[ \t]*(?:On|Am|Le|El|Il|Op|Den|Em|Dne|W dniu)[ \t].{0,300}(?:\n.{0,120})?"
+    r"(?:wrote|schrieb|écrit|escribió|scritto|schreef|skrev|escreveu|napsal|napisał)[ \t]*:[ \t]*(?:\n[>|].*)*(?=\n|\Z))"
+    r"|(?P<outlook>[ \t]*\*?(?:From|Von|De)[ \t]*:\*?[ \t].*\n(?:.*\n)?[ \t]*\*?(?:Sent|Date|Gesendet|Envoyé|To|An)[ \t]*:))",
+    re.IGNORECASE,
+)
+_RULE = re.compile(r"^_{20,}[ \t]*$", re.MULTILINE)
+_LIST_FOOTER = re.compile(r"mailing list|/mailman/listinfo/|^To unsubscribe|^You received this message because", re.I | re.M)
+_SCRUBBED = re.compile(r"\n-{5,} ?(?:next part|Part \d+ of|An? \w+ attachment was scrubbed)", re.I)
+_FOOTER_TAIL = 1500
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -108,66 +117,51 @@ class Parts(NamedTuple):
 
 def split_body(body: str) -> Parts:
     """Separate the author's new words from quoted text, the signature and the list footer."""
-    lines = body.replace("\r\n", "\n").split("\n")
-    end, list_footer = _strip_footer(lines)
+    text = "\n" + body.replace("\r\n", "\n")
+    end, list_footer = _content_end(text)
     new: list[str] = []
     quoted: list[str] = []
     signature: list[str] = []
     in_signature = False
-    i = 0
-    while i < end:
-        line = lines[i]
-        if line.startswith(">"):
-            quoted.append(line)
-            in_signature = False
-        elif _ORIGINAL.match(line) or _outlook_header(lines, i, end):
-            quoted.extend(lines[i:end])  # a top-posted reply: everything below is the quoted original
+    pos = 1
+    for match in _SPECIAL.finditer(text, 0, end):
+        (signature if in_signature else new).append(text[pos : match.start()])
+        kind = match.lastgroup
+        if kind in ("original", "outlook"):
+            quoted.append(text[match.start() : end])  # a top-posted reply: all below is the quoted original
+            pos = end
             break
-        elif (span := _attribution(lines, i, end)) > 0:
-            quoted.extend(lines[i : i + span])
-            in_signature = False
-            i += span
-            continue
-        elif line.rstrip() == "--" or line == "-- ":
+        if kind == "signature":
             in_signature = True
-        elif in_signature:
-            signature.append(line)
         else:
-            new.append(line)
-        i += 1
-    return Parts(_tidy(new), _tidy(quoted), _tidy(signature), list_footer)
+            quoted.append(match.group(kind or 0))
+            in_signature = False
+        pos = match.end()
+    (signature if in_signature else new).append(text[pos:end])
+    return Parts(_tidy(new, "\n\n"), _tidy(quoted, "\n"), _tidy(signature, "\n\n"), list_footer)
 
 
-def _strip_footer(lines: list[str]) -> tuple[int, bool]:
-    end = len(lines)
-    for i in range(len(lines) - 1, max(len(lines) - 12, -1), -1):
-        if _RULE.match(lines[i]) and any(_LIST_FOOTER.search(line) for line in lines[i + 1 : i + 4]):
-            end = i
+def _content_end(text: str) -> tuple[int, bool]:
+    """Where the author's content ends: before the list footer and pipermail's attachment notes."""
+    end = len(text)
+    list_footer = False
+    tail_start = max(0, end - _FOOTER_TAIL)
+    rules = list(_RULE.finditer(text, tail_start))
+    for rule in reversed(rules):
+        after = text[rule.end() : rule.end() + 300].split("\n", 4)[:4]
+        if any(_LIST_FOOTER.search(line) for line in after):
+            end, list_footer = rule.start(), True
             break
-    footer = end != len(lines)
     # Pipermail replaces attachments with a "next part ... was scrubbed" note: not the author's words.
-    for i in range(end):
-        if _SCRUBBED.match(lines[i]):
-            return i, footer
-    return end, footer
+    scrubbed = _SCRUBBED.search(text, 0, end)
+    return (scrubbed.start() if scrubbed else end), list_footer
 
 
-def _attribution(lines: list[str], i: int, end: int) -> int:
-    """How many lines the attribution starting at ``i`` spans (0 if there is none)."""
-    if not _ATTRIBUTION_START.match(lines[i]):
-        return 0
-    if _ATTRIBUTION_END.search(lines[i]):
-        return 1
-    if i + 1 < end and _ATTRIBUTION_END.search(lines[i + 1]) and len(lines[i + 1]) < 120:
-        return 2
-    return 0
-
-
-def _outlook_header(lines: list[str], i: int, end: int) -> bool:
-    # "From: ..." followed by "Sent:"/"Date:"/"To:" is the header block Outlook puts above the
-    # original message; an ordinary sentence starting "From:" is not followed by one.
-    return bool(_OUTLOOK_FROM.match(lines[i])) and any(_OUTLOOK_NEXT.match(line) for line in lines[i + 1 : min(i + 3, end)])
-
-
-def _tidy(lines: list[str]) -> str:
-    return _BLANKS.sub("\n\n", "\n".join(line.rstrip() for line in lines)).strip("\n")
+def _tidy(chunks: list[str], separator: str) -> str:
+    text = separator.join(chunk.strip("\n") for chunk in chunks if chunk.strip())
+    if " \n" in text or "\t\n" in text:
+        # str.rstrip per line beats a "[ \t]+$" regex, which re tries at every space.
+        text = "\n".join(map(str.rstrip, text.split("\n")))
+    if "\n\n\n" in text:
+        text = _BLANKS.sub("\n\n", text)
+    return text.rstrip()

@@ -101,9 +101,7 @@ class MailConnector(Connector):
         seen.clear()
         yield from self._records(tree, context, archives, headers, listname)
 
-    def _records(
-        self, tree: SourceTree, context: ReadContext, archives: list[str], headers: list[ParsedHeader | None], listname: ListName
-    ) -> Iterator[Record]:
+    def _records(self, tree: SourceTree, context: ReadContext, archives: list[str], headers: list[ParsedHeader | None], listname: ListName) -> Iterator[Record]:
         kept = [h for h in headers if h is not None]
         threads = reconstruct(
             [
@@ -125,7 +123,12 @@ class MailConnector(Connector):
             space_ids[list_id] = space.id
             yield space
         identity_keys, names = resolve_identities(kept)
-        handles = {key: address for (address, _lossy), key in identity_keys.items()}
+        # An obfuscated identity keeps one address as written, so a person can recognise it.
+        # Sorted, so the choice among several lossy spellings does not depend on set order.
+        handles: dict[str, str] = {}
+        for (address, _lossy), key in sorted(identity_keys.items()):
+            if key.startswith("obfuscated:"):
+                handles.setdefault(key, address)
         for key, counts in names.items():
             yield identity_record(context, key, counts, handles.get(key))
         ordinal = k = 0
@@ -141,7 +144,8 @@ class MailConnector(Connector):
                 full, start = body_bytes(message)
                 parts = split_body(body_text(full, start, header.content_type, header.transfer_encoding))
                 root, parent = threads.root[k], threads.parent[k]
-                yield self.raw(context, "email", header.native_id, _verbatim(message))
+                # raw_items.payload is a JSON column, so the verbatim text travels inside an object.
+                yield self.raw(context, "email", header.native_id, {"message": _verbatim(message)})
                 space_id = space_ids[header.list_id or listname.key]
                 if root == k:
                     yield conversation_record(context, header, space_id, clean_subject(header.subject))

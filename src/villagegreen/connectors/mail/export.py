@@ -14,6 +14,7 @@ import hashlib
 import re
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
@@ -26,13 +27,14 @@ from villagegreen.errors import InputError
 
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 _MONTH = "|".join(_MONTHS)
-ENVELOPE = re.compile(
-    rb"From (?P<sender>[^\n]*?) *(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? +(?P<mon>" + _MONTH.encode() + rb") +(?P<day>\d{1,2})"
+# The envelope's date sits at the end of the line, so it is matched from there: a regex that
+# scanned the sender first would backtrack through every character of it.
+_ENVELOPE_DATE = re.compile(
+    rb" (?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? +(?P<mon>" + _MONTH.encode() + rb") +(?P<day>\d{1,2})"
     rb" +(?P<h>\d{1,2}):(?P<m>\d\d)(?::(?P<s>\d\d))?(?: +(?P<tz1>[A-Z]{1,5}|[+-]\d{4}))? +(?P<year>\d{4})(?: +(?P<tz2>[+-]\d{4}))?[ \t\r]*$"
 )
-_DATE = re.compile(
-    r"\s*(?:\w{3},\s*)?(\d{1,2})\s+(" + _MONTH + r")\w*\s+(\d{4})\s+(\d{1,2}):(\d\d)(?::(\d\d))?(?:\.\d+)?\s*([+-]\d{4})", re.I
-)
+_ENVELOPE_DATE_MAX = 48
+_DATE = re.compile(r"\s*(?:\w{3},\s*)?(\d{1,2})\s+(" + _MONTH + r")\w*\s+(\d{4})\s+(\d{1,2}):(\d\d)(?::(\d\d))?(?:\.\d+)?\s*([+-]\d{4})", re.I)
 _ID = re.compile(r"<([^<>]+)>")
 _ID_AT = re.compile(r"\s+at\s+")
 _MIME_FROM = re.compile(rb"^>(>*From )", re.M)
@@ -42,6 +44,7 @@ CHUNK = 1 << 22
 MAX_PREAMBLE = 1 << 20  # text allowed before the first envelope line before we call it "not an mbox"
 DATE_TOLERANCE = timedelta(days=7)
 MAX_REFERENCES = 20
+Readable = IO[bytes] | gzip.GzipFile
 
 
 def candidate_names(tree: SourceTree) -> list[str]:
@@ -54,27 +57,49 @@ def candidate_names(tree: SourceTree) -> list[str]:
     return names
 
 
-def open_archive(tree: SourceTree, name: str) -> IO[bytes]:
-    stream = tree.open(name)
-    return gzip.GzipFile(fileobj=stream, mode="rb") if name.lower().endswith(".gz") else stream
+@contextmanager
+def open_archive(tree: SourceTree, name: str) -> Iterator[Readable]:
+    """A binary stream of ``name``, gunzipped when it ends in .gz; closes the file underneath too."""
+    with tree.open(name) as stream:
+        if name.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=stream, mode="rb") as unzipped:
+                yield unzipped
+        else:
+            yield stream
 
 
 def head(tree: SourceTree, name: str, size: int = 4096) -> bytes:
     """The first bytes of a (possibly gzipped) file; empty when unreadable."""
     try:
-        with open_archive(tree, name) as stream:
-            return stream.read(size)
+        with tree.open(name) as stream:
+            if not name.lower().endswith(".gz"):
+                return stream.read(size)
+            # A decompressor object returns what it can of a truncated file instead of raising,
+            # so a damaged archive is still recognised and then reported by name when read.
+            return zlib.decompressobj(wbits=31).decompress(stream.read(max(size, 1 << 16)), size)
     except (OSError, EOFError, zlib.error, InputError):
         return b""
+
+
+def envelope(data: bytes, start: int, end: int) -> re.Match[bytes] | None:
+    """The date part of the envelope line ``data[start:end]``, or None if that is no envelope line."""
+    if not data.startswith(b"From ", start):
+        return None
+    return _ENVELOPE_DATE.search(data, max(start + 4, end - _ENVELOPE_DATE_MAX), end)
+
+
+def envelope_sender(data: bytes, match: re.Match[bytes]) -> str:
+    line_start = data.rfind(b"\n", 0, match.start()) + 1
+    return data[line_start + 5 : match.start()].strip().decode("latin-1")
 
 
 def starts_like_mbox(data: bytes) -> bool:
     data = data.lstrip(b"\r\n\xef\xbb\xbf")
     end = data.find(b"\n")
-    return ENVELOPE.match(data, 0, end if end >= 0 else len(data)) is not None
+    return envelope(data, 0, end if end >= 0 else len(data)) is not None
 
 
-def split_messages(stream: IO[bytes], chunk_size: int = CHUNK) -> Iterator[tuple[int, bytes]]:
+def split_messages(stream: Readable, chunk_size: int = CHUNK) -> Iterator[tuple[int, bytes]]:
     """(line number of the envelope, message bytes with its envelope line) for each message."""
     buf = b""
     start = -1  # offset of the current message's envelope in buf; -1 before the first one
@@ -88,7 +113,7 @@ def split_messages(stream: IO[bytes], chunk_size: int = CHUNK) -> Iterator[tuple
         limit = len(buf) if eof else buf.rfind(b"\n") + 1
         for candidate in _line_starts_with_from(buf, scan, limit):
             end = buf.find(b"\n", candidate, limit)
-            if ENVELOPE.match(buf, candidate, end if end >= 0 else limit) is None:
+            if envelope(buf, candidate, end if end >= 0 else limit) is None:
                 continue
             if start >= 0:
                 yield line, buf[start:candidate]
@@ -114,15 +139,11 @@ def _line_starts_with_from(buf: bytes, pos: int, limit: int) -> Iterator[int]:
 def decode_header_text(raw: str) -> str:
     """A header value (read as Latin-1) as text: raw UTF-8 repaired, RFC 2047 words decoded."""
     if not raw.isascii():
-        try:
+        with suppress(UnicodeError):
             raw = raw.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            pass
     if "=?" in raw:
-        try:
+        with suppress(HeaderParseError, LookupError, UnicodeError, ValueError, AssertionError):
             raw = str(make_header(decode_header(raw)))
-        except (HeaderParseError, LookupError, UnicodeError, ValueError, AssertionError):
-            pass
     return " ".join(raw.split())
 
 
@@ -131,7 +152,7 @@ def parse_header(message: bytes, line: int, where: str) -> ParsedHeader | str:
     envelope_end = message.find(b"\n")
     if envelope_end < 0:
         return "the message has nothing after its envelope line"
-    envelope = ENVELOPE.match(message, 0, envelope_end)
+    found = envelope(message, 0, envelope_end)
     block_end = message.find(b"\n\n", envelope_end)
     block = message[envelope_end + 1 : len(message) if block_end < 0 else block_end].decode("latin-1")
     fields: dict[str, str] = {}
@@ -154,13 +175,13 @@ def parse_header(message: bytes, line: int, where: str) -> ParsedHeader | str:
         current = name if name in WANTED and name not in fields else ""
         if current:
             fields[current] = text[colon + 1 :]
-    sent_at, date_source = _sent_at(fields.get("date"), envelope)
+    sent_at, date_source = _sent_at(fields.get("date"), found)
     if sent_at is None:
         return "no parsable Date header or envelope date"
     subject = decode_header_text(fields.get("subject", ""))
     from_value = decode_header_text(fields.get("from", ""))
-    if not from_value and envelope is not None:
-        from_value = envelope.group("sender").decode("latin-1")
+    if not from_value and found is not None:
+        from_value = envelope_sender(message, found)
     address, name, lossy = parse_from(from_value)
     native_id = _message_id(fields.get("message-id", "")) or _synthetic_id(address, sent_at, subject)
     in_reply_to = _ids(fields.get("in-reply-to", ""))[:1]
@@ -246,7 +267,10 @@ def _ids(value: str) -> list[str]:
 def _normalise_id(raw: str) -> str:
     # Pipermail obfuscates some Message-IDs ("<x at gmail.com>") but not the In-Reply-To that
     # points at them; both sides get the same treatment so the link still resolves.
-    return "".join(_ID_AT.sub("@", raw.strip()).split()).strip("<>")
+    raw = raw.strip()
+    if " " in raw or "\t" in raw or "\n" in raw:
+        raw = "".join(_ID_AT.sub("@", raw).split())
+    return raw.strip("<>")
 
 
 def _message_id(value: str) -> str:
@@ -257,4 +281,3 @@ def _message_id(value: str) -> str:
 def _synthetic_id(address: str, sent_at: datetime, subject: str) -> str:
     digest = hashlib.blake2b(f"{address}\x1f{sent_at.isoformat()}\x1f{subject}".encode(), digest_size=12).hexdigest()
     return f"{digest}@missing-message-id.villagegreen.invalid"
-

@@ -1,7 +1,7 @@
 """Pure functions from parsed mail headers and bodies to canonical records.
 
-Addresses: pipermail writes ``edd at debian.org``, which is undone exactly. Some archives
-(stat.ethz.ch from 2018 on) used a lossy scheme instead, ``edd @end|ng |rom deb|@n@org``,
+Addresses: pipermail writes ``ann at example.org``, which is undone exactly. Some archives
+(stat.ethz.ch from 2018 on) used a lossy scheme instead, ``@nn @end|ng |rom ex@mp|e@org``,
 where several letters collapse into ``@`` or ``|``. Such an address is matched to the one clean
 address in the archive that collapses to the same shape; without a unique match it keeps the
 collapsed shape as its identity key, so the same person's lossy variants still merge.
@@ -24,7 +24,6 @@ from villagegreen.model import Conversation, Identity, JsonDict, Message, Space
 _OBFUSCATED_AT = re.compile(r"\s+(at|@ending from|@end\|ng \|rom|m@ili@g off|m@iii@g oii|@ending \|rom)\s+", re.IGNORECASE)
 _LOSSY_SHAPE = str.maketrans({"a": "@", "s": "@", "n": "@", ".": "@", "i": "|", "l": "|", "f": "|"})
 _ANGLE = re.compile(r"<([^<>]*)>")
-_PAREN = re.compile(r"\(([^()]*)\)\s*$")
 _QUOTES = " \t\"'"
 
 
@@ -66,12 +65,12 @@ def parse_from(value: str) -> tuple[str, str, bool]:
     if angle:
         address = angle.group(1)
         name = (value[: angle.start()] + value[angle.end() :]).strip(_QUOTES)
+    elif "(" in value:
+        # "addr (Name)", pipermail's form; the name itself may contain parentheses.
+        opening = value.index("(")
+        address, name = value[:opening], value[opening + 1 : value.rindex(")") if value.endswith(")") else len(value)]
     else:
-        paren = _PAREN.search(value)
-        if paren:
-            address, name = value[: paren.start()], paren.group(1)
-        else:
-            address = value
+        address = value
     address, lossy = deobfuscate(address.strip())
     address = address.strip(_QUOTES).removeprefix("mailto:").replace(" ", "").lower()
     name = " ".join(name.strip(_QUOTES).split())
