@@ -39,8 +39,6 @@ def post_problem(post: Any) -> str | None:
         return "post is not a JSON object"
     if not isinstance(post.get("id"), int) or not isinstance(post.get("post_number"), int):
         return "post has no numeric id or post_number"
-    if not isinstance(post.get("username"), str) or not post["username"]:
-        return "post has no username"
     try:
         parse_time(post.get("created_at"))
     except ValueError:
@@ -63,15 +61,20 @@ def category_space(context: ReadContext, category_id: Any, name: str | None = No
     )
 
 
-def identity_native_id(post: JsonDict) -> str:
+def identity_native_id(post: JsonDict) -> str | None:
+    """``user_id`` when present, else the username; None for a post with neither (author unknown)."""
     user_id = post.get("user_id")
-    return str(user_id) if isinstance(user_id, int) else str(post["username"])
+    if isinstance(user_id, int):
+        return str(user_id)
+    username = post.get("username")
+    return username if isinstance(username, str) and username else None
 
 
 def post_identity(context: ReadContext, post: JsonDict, seen_flags: JsonDict) -> Identity:
     """The author of ``post``; ``seen_flags`` are staff roles seen on any of their posts."""
     user_id = post.get("user_id")
-    native = identity_native_id(post)
+    native = identity_native_id(post) or ""
+    handle = post.get("username") if isinstance(post.get("username"), str) and post["username"] else None
     meta: JsonDict = {key: True for key in ("staff", "moderator", "admin") if seen_flags.get(key)}
     if isinstance(post.get("trust_level"), int):
         meta["trust_level"] = post["trust_level"]
@@ -79,15 +82,15 @@ def post_identity(context: ReadContext, post: JsonDict, seen_flags: JsonDict) ->
         id=context.id("identity", native),
         source_id=context.source_id,
         native_id=native,
-        display_name=post.get("name") or post["username"],
-        handle=post["username"],
+        display_name=post.get("name") or handle or f"user {native}",
+        handle=handle,
         # Discourse's own accounts (system, discobot) have negative ids.
         is_bot=isinstance(user_id, int) and user_id < 0,
         meta=meta,
     )
 
 
-def topic_conversation(context: ReadContext, topic: JsonDict, root_id: str, space_id: str, stream_length: int) -> Conversation:
+def topic_conversation(context: ReadContext, topic: JsonDict, root: Message, stream_length: int, accepted_numbers: list[int]) -> Conversation:
     accepted = topic.get("accepted_answer")
     meta: JsonDict = {
         "topic_id": topic.get("id"),
@@ -101,19 +104,31 @@ def topic_conversation(context: ReadContext, topic: JsonDict, root_id: str, spac
     }
     if isinstance(accepted, dict) and isinstance(accepted.get("post_number"), int):
         meta["accepted_answer_post_number"] = accepted["post_number"]
+    elif accepted_numbers:
+        # Older solved-plugin versions flag the post but leave the topic summary out.
+        meta["accepted_answer_post_number"] = min(accepted_numbers)
+    if len(accepted_numbers) > 1:
+        meta["accepted_answer_post_numbers"] = sorted(accepted_numbers)
     if stream_length != topic.get("posts_count"):
         # A topic JSON response embeds at most ~20 posts; a dump that did not page through
         # /t/<id>/posts.json has fewer posts than the topic says it has.
         meta["posts_in_export"] = stream_length
+    if root.meta.get("post_number") != 1:
+        # The first post was deleted or is missing; the earliest surviving post is the root.
+        meta["root_missing"] = True
     for flag in ("closed", "archived", "pinned", "pinned_globally"):
         if topic.get(flag):
             meta[flag] = True
+    try:
+        started_at = parse_time(topic.get("created_at"))
+    except ValueError:
+        started_at = root.sent_at
     return Conversation(
-        id=root_id,
+        id=root.id,
         source_id=context.source_id,
-        space_id=space_id,
+        space_id=root.space_id,
         title=topic.get("title") or topic.get("fancy_title"),
-        started_at=parse_time(topic["created_at"]) if topic.get("created_at") else parse_time(None),
+        started_at=started_at,
         meta=meta,
     )
 
@@ -125,7 +140,7 @@ def post_message(
     conversation_id: str,
     reply_to_id: str | None,
     space_id: str,
-    author_id: str,
+    author_id: str | None,
     reply_target_missing: bool,
 ) -> Message:
     text, quotes = html_to_text(post.get("cooked") or "")
@@ -175,10 +190,15 @@ def post_reactions(context: ReadContext, post: JsonDict, message_id: str) -> lis
         if isinstance(action, dict) and action.get("id") == LIKE_ACTION and isinstance(action.get("count"), int) and action["count"] > 0:
             found.append(_reaction(context, post, message_id, "like", action["count"]))
     for reaction in post.get("reactions") or ():
-        # The discourse-reactions plugin also counts the heart as a like; skip it to avoid doubling.
-        if isinstance(reaction, dict) and isinstance(reaction.get("id"), str) and isinstance(reaction.get("count"), int):
-            if reaction["id"] != "heart" and reaction["count"] > 0:
-                found.append(_reaction(context, post, message_id, reaction["id"], reaction["count"]))
+        # The discourse-reactions plugin records its heart as an ordinary like too; skip it there.
+        if (
+            isinstance(reaction, dict)
+            and isinstance(reaction.get("id"), str)
+            and reaction["id"] != "heart"
+            and isinstance(reaction.get("count"), int)
+            and reaction["count"] > 0
+        ):
+            found.append(_reaction(context, post, message_id, reaction["id"], reaction["count"]))
     return found
 
 
