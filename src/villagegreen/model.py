@@ -14,9 +14,9 @@ column (accepted answers, view counts, edit times, attachments) as a JSON-able d
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 JsonDict = dict[str, Any]

@@ -10,10 +10,10 @@ transaction, so an import is all or nothing.
 from __future__ import annotations
 
 import json
-from operator import attrgetter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import duckdb

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import click
 import typer
 from rich.console import Console
 
+from villagegreen import __version__
 from villagegreen.errors import VillageGreenError
 
 app = typer.Typer(
@@ -21,6 +23,19 @@ app = typer.Typer(
 )
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"villagegreen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Village Green: see, measure and narrate the conversations of a social-learning community."""
 
 
 def _register_commands() -> None:
