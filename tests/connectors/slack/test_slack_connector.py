@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.slack.connector import (
@@ -188,13 +192,18 @@ def test_thread_on_a_join_event(synthetic: Records) -> None:
 def test_text_reads_as_people_saw_it(synthetic: Records) -> None:
     root = synthetic.message("C1", ROOT_TS)
     assert root.text == (
-        "Hi @Bob Builder and @carol, see #general, #empty-channel, the docs (https://example.com/docs) "
-        "and https://example.com & <b> @here ada@example.com"
+        "Hi @Bob Builder and @carol, see #general, #empty-channel, the docs (https://example.com/docs) and https://example.com & <b> @here ada@example.com"
     )
     assert root.meta["mentions"] == [synthetic.id("identity", "U2"), synthetic.id("identity", "U3")]
     assert root.meta["edited_at"] == "2020-01-01T00:02:30.000100+00:00"
     assert "edited_by" not in root.meta
     assert root.meta["files"] == [{"name": "plan.png", "type": "png"}]
+
+
+def test_an_edit_by_someone_else_names_them(synthetic: Records) -> None:
+    thanks = synthetic.message("C1", "1577837000.000100")
+    assert thanks.meta["edited_at"] == "2020-01-01T00:03:20.000100+00:00"
+    assert thanks.meta["edited_by"] == synthetic.id("identity", "U1")
 
 
 def test_reactions_one_per_user_plus_the_unlisted_rest(synthetic: Records) -> None:
@@ -241,6 +250,11 @@ def test_bad_items_are_skipped_not_fatal(synthetic: Records) -> None:
     skipped = synthetic.skipped()
     assert sum(n for (kind, reason), n in skipped.items() if kind == "day file" and reason.startswith("not valid JSON")) == 1
     assert skipped[("message", "entry without a ts")] == 1
+    assert skipped[("message", "ts is not a Slack timestamp")] == 1
+    # A malformed optional timestamp drops that detail, not the item.
+    late = synthetic.message("C1", "1577923300.000100")
+    assert "edited_at" not in late.meta
+    assert "created_at" not in next(s for s in synthetic.of(Space) if s.native_id == "C2").meta
 
 
 def test_ids_are_unique_and_stable(synthetic: Records) -> None:
@@ -268,3 +282,36 @@ def test_official_zip(tmp_path: Path) -> None:
     assert {i.display_name for i in records.of(Identity) if i.is_bot} == {"github"}
     assert not records.of(Skipped)
 
+
+JSON_SCALARS = st.none() | st.booleans() | st.integers(-5, 2_000_000_000) | st.text(max_size=8) | st.sampled_from(["U1", "B1", "1.5", "<@U1>"])
+JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+SLACK_KEYS = ["user", "bot_id", "username", "subtype", "text", "thread_ts", "edited", "reactions", "files", "file", "attachments",
+              "user_profile", "bot_profile", "comment", "inviter", "topic", "purpose", "name", "old_name", "parent_user_id"]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    entries=st.lists(
+        st.fixed_dictionaries({"ts": st.sampled_from(["1.000001", "2.000002", "3.5", "x"])}, optional={k: JSON_VALUES for k in SLACK_KEYS}),
+        max_size=6,
+    ),
+    user=st.dictionaries(st.sampled_from(["name", "real_name", "profile", "is_bot", "team_id", "deleted"]), JSON_VALUES),
+    channel=st.dictionaries(st.sampled_from(["created", "creator", "topic", "purpose", "members", "is_private"]), JSON_VALUES),
+)
+def test_odd_values_never_crash_the_read(entries: list[dict[str, Any]], user: dict[str, Any], channel: dict[str, Any]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "general").mkdir()
+        (root / "users.json").write_text(json.dumps([{**user, "id": "U1"}]))
+        (root / "channels.json").write_text(json.dumps([{**channel, "id": "C1", "name": "general"}]))
+        (root / "general" / "2020-01-01.json").write_text(json.dumps(entries))
+        records = read(root, include_private=True)
+    for message in records.of(Message):
+        assert isinstance(message.text, str) and isinstance(message.author_id, str | None)
+    for identity in records.of(Identity):
+        assert isinstance(identity.display_name, str) and isinstance(identity.handle, str | None)
+        assert isinstance(identity.email, str | None)
+    for space in records.of(Space):
+        assert isinstance(space.name, str)
+    for reaction in records.of(Reaction):
+        assert isinstance(reaction.kind, str) and isinstance(reaction.count, int)

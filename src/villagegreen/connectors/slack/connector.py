@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from villagegreen.connectors.base import Connector, ReadContext
-from villagegreen.connectors.slack.directory import Directory
+from villagegreen.connectors.slack.directory import Directory, majority_team
 from villagegreen.connectors.slack.export import PlannedSpace, SlackExport, looks_like_export
 from villagegreen.connectors.slack.mapping import (
     added_bot_name,
@@ -55,7 +55,7 @@ class SlackExportConnector(Connector):
     def source_key(self, tree: SourceTree) -> str:
         """The team id (``T...``): from users.json, else the listings or messages, else the file name."""
         export = self._export(tree)
-        team = Directory(export.users, {}).team_id() or export.first_team(export.plan())
+        team = majority_team(export.users) or export.first_team(export.plan())
         if team:
             return team
         return tree.path.stem if tree.kind != "folder" else tree.path.resolve().name
@@ -64,7 +64,6 @@ class SlackExportConnector(Connector):
         export = self._export(tree)
         planned = export.plan()
         imported = [space for space in planned if context.include_private or not space.private]
-        skipped = {id(space) for space in planned} - {id(space) for space in imported}
         people = Directory(export.users, {space.native_id: space.name for space in imported if space.listing.kind == "channel"})
         for filename, count in export.malformed.items():
             for _ in range(count):
@@ -72,12 +71,12 @@ class SlackExportConnector(Connector):
         for user in export.users:
             yield self.raw(context, "user", user["id"], user)
         for space in planned:
-            if id(space) in skipped:
+            if space.private and not context.include_private:
                 yield Skipped("space", PRIVATE_REASON, space.name)
                 for name in export.day_files.get(space.folder or "", []):
                     yield Skipped("day file", PRIVATE_DAY_REASON, name)
                 continue
-            yield self.raw(context, space.listing.filename.removesuffix("s.json"), space.native_id, space.entry)
+            yield self.raw(context, space.listing.raw_kind, space.native_id, space.entry)
             yield map_space(space.entry, space.listing.kind, space.private, _space_name(space, people), context)
             if space.folder is None:
                 yield Skipped("space folder", NO_FOLDER_REASON, space.name)
@@ -108,14 +107,16 @@ class SlackExportConnector(Connector):
                 native_id = message_native_id(space.native_id, entry["ts"])
                 try:
                     sent_at = parse_ts(entry["ts"], native_id)
-                    yield self.raw(context, "message", native_id, entry)
-                    yield from self._map_entry(entry, sent_at, space, space_id, event_roots, event_conversations, people, context)
                 except ItemError as error:
-                    yield Skipped("message", str(error), export.tree.describe(name))
+                    yield Skipped("message", "ts is not a Slack timestamp", f"{export.tree.describe(name)} ({error})")
+                    continue
+                yield self.raw(context, "message", native_id, entry)
+                yield from self._map_entry(entry, native_id, sent_at, space, space_id, event_roots, event_conversations, people, context)
 
     def _map_entry(
         self,
         entry: dict[str, Any],
+        native_id: str,
         sent_at: datetime,
         space: PlannedSpace,
         space_id: str,
@@ -134,7 +135,7 @@ class SlackExportConnector(Connector):
                 people.name_bot(*bot)
             yield map_event(entry, kind, space_id=space_id, channel_id=channel_id, occurred_at=sent_at, actor=author, people=people, context=context)
             return
-        message_id = context.id("message", message_native_id(channel_id, ts))
+        message_id = context.id("message", native_id)
         thread_ts = entry.get("thread_ts")
         if isinstance(thread_ts, str) and thread_ts and thread_ts != ts:
             conversation_id = context.id("message", message_native_id(channel_id, thread_ts))
@@ -149,8 +150,9 @@ class SlackExportConnector(Connector):
             yield Conversation(message_id, context.source_id, space_id, None, sent_at)
         yield map_message(
             entry,
+            message_id=message_id,
+            native_id=native_id,
             space_id=space_id,
-            channel_id=channel_id,
             conversation_id=conversation_id,
             reply_to_id=reply_to_id,
             author=author,
@@ -158,7 +160,8 @@ class SlackExportConnector(Connector):
             people=people,
             context=context,
         )
-        yield from map_reactions(entry, message_id, message_native_id(channel_id, ts), people, context)
+        if "reactions" in entry:
+            yield from map_reactions(entry, message_id, native_id, people, context)
 
     def _export(self, tree: SourceTree) -> SlackExport:
         # source_key and read both need the listings; parse users.json once per import.

@@ -41,6 +41,7 @@ class Directory:
             bot_id: user_id for user_id, user in self._users.items() if isinstance(bot_id := _profile(user).get("bot_id"), str) and bot_id
         }
         self._unlisted: dict[str, _Unlisted] = {}
+        self._bot_names: dict[str, str] = {}
         self._channel_names = channel_names
 
     def name(self, user_id: str) -> str | None:
@@ -54,20 +55,17 @@ class Directory:
     def channel_name(self, channel_id: str) -> str | None:
         return self._channel_names.get(channel_id)
 
-    def team_id(self) -> str | None:
-        """The workspace's team id: the one most accounts belong to (shared channels add others)."""
-        teams = Counter(u["team_id"] for u in self._users.values() if isinstance(u.get("team_id"), str) and u["team_id"])
-        return max(teams.items(), key=lambda item: (item[1], item[0]))[0] if teams else None
-
     def touch_user(self, user_id: str, profile: Any = None, *, via_bot: bool = False) -> str:
         """Note that ``user_id`` appears in the export; returns its native identity id."""
         if user_id in self._users:
             return user_id
+        if user_id.startswith("B"):  # a bot id where a user id goes (an app editing its own post)
+            return self.touch_bot(user_id)
         seen = self._unlisted.get(user_id)
         if seen is None:
             profile = profile if isinstance(profile, dict) else {}
             name = _first_text(profile.get("display_name"), profile.get("real_name"), profile.get("name"))
-            seen = self._unlisted[user_id] = _Unlisted(name or user_id, profile.get("name") or None, user_id == SLACKBOT, "user")
+            seen = self._unlisted[user_id] = _Unlisted(name or user_id, _first_text(profile.get("name")), user_id == SLACKBOT, "user")
             if user_id == SLACKBOT and not name:
                 seen.display_name = "Slackbot"
         seen.is_bot = seen.is_bot or via_bot
@@ -89,14 +87,8 @@ class Directory:
         return bot_id
 
     def name_bot(self, bot_id: str, name: str) -> None:
-        """A name for a bot known only by its id (from the "added an integration" notice)."""
-        if bot_id in self._bot_owner:
-            return
-        seen = self._unlisted.get(bot_id)
-        if seen is None:
-            self._unlisted[bot_id] = _Unlisted(name, None, True, "bot")
-        elif seen.display_name == bot_id:
-            seen.display_name = name
+        """A name for a bot that may post without one (from the "added an integration" notice)."""
+        self._bot_names.setdefault(bot_id, name)
 
     def identities(self, context: ReadContext) -> Iterator[Identity]:
         for user_id, user in self._users.items():
@@ -116,8 +108,8 @@ class Directory:
                 source_id=context.source_id,
                 native_id=user_id,
                 display_name=self._names[user_id],
-                handle=user.get("name") or None,
-                email=profile.get("email") or None,
+                handle=_first_text(user.get("name")),
+                email=_first_text(profile.get("email")),
                 is_bot=bool(user.get("is_bot") or profile.get("bot_id") or user_id == SLACKBOT),
                 meta={key: value for key, value in meta.items() if value is not None},
             )
@@ -126,11 +118,17 @@ class Directory:
                 id=context.id("identity", native_id),
                 source_id=context.source_id,
                 native_id=native_id,
-                display_name=seen.display_name,
+                display_name=self._bot_names.get(native_id, seen.display_name) if seen.display_name == native_id else seen.display_name,
                 handle=seen.handle,
                 is_bot=seen.is_bot,
                 meta={"unlisted": True, "kind": seen.kind},
             )
+
+
+def majority_team(users: list[JsonDict]) -> str | None:
+    """The workspace's team id: the one most accounts belong to (shared channels add others)."""
+    teams = Counter(u["team_id"] for u in users if isinstance(u.get("team_id"), str) and u["team_id"])
+    return max(teams.items(), key=lambda item: (item[1], item[0]))[0] if teams else None
 
 
 def display_name(user: JsonDict) -> str:

@@ -30,14 +30,15 @@ class Listing:
     filename: str
     kind: SpaceKind
     private: bool
+    raw_kind: str  # what its entries are called in raw_items
 
 
 # In the order spaces are read; a private channel is still a channel, just private.
 LISTINGS = (
-    Listing("channels.json", "channel", private=False),
-    Listing("groups.json", "channel", private=True),
-    Listing("mpims.json", "group_dm", private=True),
-    Listing("dms.json", "dm", private=True),
+    Listing("channels.json", "channel", private=False, raw_kind="channel"),
+    Listing("groups.json", "channel", private=True, raw_kind="group"),
+    Listing("mpims.json", "group_dm", private=True, raw_kind="mpim"),
+    Listing("dms.json", "dm", private=True, raw_kind="dm"),
 )
 _LISTING_NAMES = frozenset(listing.filename for listing in LISTINGS)
 _DAY_FILE = re.compile(r"(?P<folder>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json")
@@ -110,7 +111,8 @@ class SlackExport:
         for listing in LISTINGS:
             for entry in self.listed[listing.filename]:
                 native_id = str(entry["id"])
-                name = str(entry.get("name") or native_id)
+                listed_name = entry.get("name")
+                name = listed_name if isinstance(listed_name, str) and listed_name else native_id
                 private = listing.private or bool(entry.get("is_private") or entry.get("is_im") or entry.get("is_mpim"))
                 folder = next((f for f in (name, native_id) if f in self.day_files and f not in claimed), None)
                 if folder is not None:

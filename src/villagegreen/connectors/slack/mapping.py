@@ -73,8 +73,8 @@ def map_space(entry: JsonDict, kind: SpaceKind, private: bool, name: str, contex
     meta: JsonDict = {
         "topic": _nested_value(entry.get("topic")),
         "purpose": _nested_value(entry.get("purpose")),
-        "created_at": parse_ts(entry["created"], native_id).isoformat() if entry.get("created") else None,
-        "creator_id": context.id("identity", entry["creator"]) if entry.get("creator") else None,
+        "created_at": _iso(entry.get("created")),
+        "creator_id": context.id("identity", creator) if (creator := _text(entry.get("creator"))) else None,
         "archived": entry.get("is_archived") or None,
         "general": entry.get("is_general") or None,
         "members": len(entry["members"]) if isinstance(entry.get("members"), list) else None,
@@ -103,14 +103,14 @@ def message_native_id(channel_id: str, ts: str) -> str:
 
 def author_native_id(entry: JsonDict, people: Directory) -> str | None:
     """Who wrote ``entry``: a user, else the bot that posted it; registers them with ``people``."""
-    user = entry.get("user") or (entry.get("comment") or {}).get("user")
-    bot_id = entry.get("bot_id")
-    subtype = entry.get("subtype")
+    user = _text(entry.get("user")) or _text(_dict(entry.get("comment")).get("user"))
+    bot_id = _text(entry.get("bot_id"))
+    subtype = _text(entry.get("subtype"))
     # bot_add/bot_remove carry the bot's id but are done by a person.
-    via_bot = (bool(bot_id) and subtype not in EVENT_KINDS) or subtype in _BOT_SUBTYPES
-    if isinstance(user, str) and user:
+    via_bot = (bot_id is not None and subtype not in EVENT_KINDS) or subtype in _BOT_SUBTYPES
+    if user:
         return people.touch_user(user, entry.get("user_profile"), via_bot=via_bot)
-    if isinstance(bot_id, str) and bot_id:
+    if bot_id:
         return people.touch_bot(bot_id, entry.get("username"), entry.get("bot_profile"))
     return None
 
@@ -130,8 +130,9 @@ def plain_text(entry: JsonDict, people: Directory) -> tuple[str, bool]:
 def map_message(
     entry: JsonDict,
     *,
+    message_id: str,
+    native_id: str,
     space_id: str,
-    channel_id: str,
     conversation_id: str,
     reply_to_id: str | None,
     author: str | None,
@@ -139,26 +140,27 @@ def map_message(
     people: Directory,
     context: ReadContext,
 ) -> Message:
-    native_id = message_native_id(channel_id, entry["ts"])
     text, from_attachments = plain_text(entry, people)
-    subtype = entry.get("subtype")
+    subtype = _text(entry.get("subtype"))
+    raw_text = _raw_text(entry)
     meta: JsonDict = {
         "subtype": subtype,
         "broadcast": True if subtype == "thread_broadcast" else None,
         "text_from": "attachments" if from_attachments else None,
-        "bot_id": entry.get("bot_id"),
-        "username": entry.get("username"),
+        "bot_id": _text(entry.get("bot_id")),
+        "username": _text(entry.get("username")),
         "files": _files(entry) or None,
         "attachments": _attachments(entry) or None,
-        "mentions": [context.id("identity", people.touch_user(u)) for u in mentioned_users(_raw_text(entry))] or None,
+        "mentions": [context.id("identity", people.touch_user(u)) for u in mentioned_users(raw_text)] if "<@" in raw_text else None,
     }
     edited = entry.get("edited")
-    if isinstance(edited, dict) and edited.get("ts"):
-        meta["edited_at"] = parse_ts(edited["ts"], native_id).isoformat()
-        if edited.get("user") and edited.get("user") != entry.get("user"):
-            meta["edited_by"] = context.id("identity", people.touch_user(str(edited["user"])))
+    if isinstance(edited, dict) and (edited_at := _iso(edited.get("ts"))):
+        meta["edited_at"] = edited_at
+        editor = _text(edited.get("user"))
+        if editor and editor != entry.get("user"):
+            meta["edited_by"] = context.id("identity", people.touch_user(editor))
     return Message(
-        id=context.id("message", native_id),
+        id=message_id,
         source_id=context.source_id,
         native_id=native_id,
         conversation_id=conversation_id,
@@ -178,13 +180,13 @@ def map_reactions(entry: JsonDict, message_id: str, native_id: str, people: Dire
         name = reaction.get("name")
         if not isinstance(name, str) or not name:
             continue
-        users = list(dict.fromkeys(u for u in reaction.get("users") or [] if isinstance(u, str) and u))
+        users = list(dict.fromkeys(u for u in _list(reaction.get("users")) if isinstance(u, str) and u))
         for user in users:
             identity = context.id("identity", people.touch_user(user))
             reactions.append(Reaction(context.id("reaction", f"{native_id}:{name}:{user}"), context.source_id, message_id, identity, name))
         count = reaction.get("count")
         # Slack lists at most a page of reactors; the rest are known only as a number.
-        if isinstance(count, int) and count > len(users):
+        if isinstance(count, int) and not isinstance(count, bool) and count > len(users):
             reactions.append(Reaction(context.id("reaction", f"{native_id}:{name}:*"), context.source_id, message_id, None, name, count - len(users)))
     return reactions
 
@@ -210,9 +212,9 @@ def map_event(
         "purpose": entry.get("purpose"),
         "name": entry.get("name"),
         "old_name": entry.get("old_name"),
-        "bot_id": entry.get("bot_id"),
+        "bot_id": _text(entry.get("bot_id")),
         # Reactions to a join (a welcome wave) are engagement, but reactions attach to messages.
-        "reactions": sum(r.get("count") or len(r.get("users") or []) for r in _dicts(entry.get("reactions"))) or None,
+        "reactions": sum(_count(r) for r in _dicts(entry.get("reactions"))) or None,
     }
     return Event(
         id=context.id("event", native_id),
@@ -225,13 +227,41 @@ def map_event(
     )
 
 
+def _iso(value: object) -> str | None:
+    """An optional timestamp as ISO text; a malformed one is dropped, not fatal."""
+    if not value:
+        return None
+    try:
+        return parse_ts(value, "").isoformat()
+    except ItemError:
+        return None
+
+
 def _raw_text(entry: JsonDict) -> str:
     text = entry.get("text")
     return text if isinstance(text, str) else ""
 
 
+def _text(value: object) -> str | None:
+    """``value`` when it is a non-empty string; exports from odd tools put anything anywhere."""
+    return value if isinstance(value, str) and value else None
+
+
+def _dict(value: object) -> JsonDict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _dicts(value: Any) -> list[JsonDict]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+    return [item for item in _list(value) if isinstance(item, dict)]
+
+
+def _count(reaction: JsonDict) -> int:
+    count = reaction.get("count")
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else len(_list(reaction.get("users")))
 
 
 def _nested_value(value: Any) -> str | None:

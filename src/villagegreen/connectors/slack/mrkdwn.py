@@ -22,6 +22,8 @@ _BROADCASTS = {"here", "channel", "everyone", "group"}
 
 def unescape(text: str) -> str:
     """Undo Slack's three escapes; ``&amp;`` last so ``&amp;lt;`` stays ``&lt;``."""
+    if "&" not in text:
+        return text
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
