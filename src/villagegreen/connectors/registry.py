@@ -27,6 +27,7 @@ BUILTIN_CONNECTORS: dict[str, str] = {
     "discourse": "villagegreen.connectors.discourse.connector:DiscourseConnector",
     "stackexchange": "villagegreen.connectors.stackexchange.connector:StackExchangeConnector",
     "mail": "villagegreen.connectors.mail.connector:MailConnector",
+    "whatsapp": "villagegreen.connectors.whatsapp.connector:WhatsAppConnector",
 }
 
 
