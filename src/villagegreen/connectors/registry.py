@@ -28,6 +28,8 @@ BUILTIN_CONNECTORS: dict[str, str] = {
     "stackexchange": "villagegreen.connectors.stackexchange.connector:StackExchangeConnector",
     "mail": "villagegreen.connectors.mail.connector:MailConnector",
     "whatsapp": "villagegreen.connectors.whatsapp.connector:WhatsAppConnector",
+    "discord": "villagegreen.connectors.discord.connector:DiscordConnector",
+    "telegram": "villagegreen.connectors.telegram.connector:TelegramConnector",
 }
 
 

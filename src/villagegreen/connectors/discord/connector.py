@@ -1,0 +1,64 @@
+"""``DiscordConnector``: detection, the guild as source key, and reading of DCE JSON exports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from villagegreen.connectors.base import Connector, ReadContext
+from villagegreen.connectors.discord import mapping as m
+from villagegreen.connectors.discord.export import SNIFF_FILES, ExportReader, head_of, json_names, load, looks_like_dce
+from villagegreen.connectors.tree import SourceTree
+from villagegreen.errors import InputError
+from villagegreen.model import Record
+
+DM_SOURCE_KEY = "discord-dm"
+
+# The guild and channel objects open every DCE file, so their ids and types are in the head;
+# reading them there saves parsing a whole (possibly large) file twice.
+_GUILD = re.compile(rb'"guild"\s*:\s*\{\s*"id"\s*:\s*"([^"]*)"\s*,\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_CHANNEL_TYPE = re.compile(rb'"channel"\s*:\s*\{\s*"id"\s*:\s*"[^"]*"\s*,\s*"type"\s*:\s*"(\w+)"')
+
+
+class DiscordConnector(Connector):
+    name: ClassVar[str] = "discord"
+    version: ClassVar[str] = "1.0.0"
+    formats: ClassVar[str] = "DiscordChatExporter JSON: one channel's .json file, or a folder or zip of them (CSV/HTML exports are not read)"
+    # The head check ("guild" as the first key, "channel" near it) is specific to DCE.
+    priority: ClassVar[int] = 30
+
+    @classmethod
+    def sniff(cls, tree: SourceTree) -> bool:
+        return any(looks_like_dce(head_of(tree, name)) for name in json_names(tree)[:SNIFF_FILES])
+
+    def source_key(self, tree: SourceTree) -> str:
+        """The guild id of the first server channel; DMs alone (no guild) share ``discord-dm``."""
+        for name in json_names(tree):
+            head = head_of(tree, name)
+            if not looks_like_dce(head):
+                continue
+            guild, channel = _GUILD.search(head), _CHANNEL_TYPE.search(head)
+            if guild is None or channel is None:
+                guild_data, channel_data = _parsed(tree, name)
+            else:
+                guild_data = {"id": guild.group(1).decode(), "name": guild.group(2).decode(errors="replace")}
+                channel_data = {"type": channel.group(1).decode()}
+            if channel_data is not None and not m.is_private(guild_data, channel_data):
+                return str(guild_data["id"]) if guild_data else DM_SOURCE_KEY
+        return DM_SOURCE_KEY
+
+    def read(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
+        return ExportReader(self, tree, context).read()
+
+
+def _parsed(tree: SourceTree, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The guild and channel objects by a full parse, for files a reformatter rewrote."""
+    try:
+        data = load(tree, name)
+    except InputError:
+        return None, None
+    if not isinstance(data, dict) or not isinstance(data.get("channel"), dict):
+        return None, None
+    guild = data.get("guild")
+    return (guild if isinstance(guild, dict) else None), data["channel"]

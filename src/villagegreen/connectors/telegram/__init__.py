@@ -1,0 +1,5 @@
+"""Telegram Desktop JSON exports (``result.json``: one chat or a full account export)."""
+
+from villagegreen.connectors.telegram.connector import TelegramConnector
+
+__all__ = ["TelegramConnector"]
