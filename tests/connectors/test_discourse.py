@@ -11,13 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from tests.conftest import TEST_DATA
 from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.discourse.connector import DiscourseConnector
-from villagegreen.connectors.discourse.html_text import html_to_text, html_to_text_full
 from villagegreen.connectors.discourse.mapping import identity_native_id, parse_time, post_problem, post_reactions
 from villagegreen.connectors.registry import detect
 from villagegreen.connectors.tree import SourceTree
@@ -43,76 +40,6 @@ def copy_forum(tmp_path: Path) -> Path:
     target = tmp_path / "forum" / "topics"
     shutil.copytree(FORUM, target)
     return target
-
-
-# --- HTML to text -------------------------------------------------------------------------
-
-
-def test_paragraphs_breaks_entities_and_links() -> None:
-    text, quotes = html_to_text('<p>Fish &amp; chips&nbsp;today<br>\nsecond   line</p>\n<p>See <a href="https://x.org">the docs</a>.</p>')
-    assert text == "Fish & chips today\nsecond line\n\nSee the docs."
-    assert quotes == []
-
-
-def test_quotes_are_kept_apart_from_the_authors_words() -> None:
-    html = (
-        '<aside class="quote no-group" data-username="someone"><div class="title"><div class="quote-controls"></div>'
-        '<img class="avatar" src="/a.png"> someone:</div><blockquote><p>first</p><p>second</p></blockquote></aside>'
-        "<p>my reply</p><blockquote><p>pasted</p></blockquote>"
-    )
-    text, quotes = html_to_text(html)
-    assert text == "my reply"
-    assert quotes == ["> first\n>\n> second", "> pasted"]
-
-
-def test_code_blocks_are_fenced_and_keep_their_whitespace() -> None:
-    text, _ = html_to_text('<p>Try:</p><pre><code class="lang-cpp">if (a &lt; b) {\n    run();\n}\n</code></pre><p>ok <code>x&gt;1</code></p>')
-    assert text == "Try:\n\n```cpp\nif (a < b) {\n    run();\n}\n```\n\nok `x>1`"
-
-
-def test_images_oneboxes_and_lightbox_chrome() -> None:
-    html = (
-        '<p><img src="e.png" class="emoji" alt=":smile:"> <img src="x.png"></p>'
-        '<div class="lightbox-wrapper"><a class="lightbox" href="big.png"><img src="big.png" alt="diagram">'
-        '<div class="meta"><svg><use href="#i"></use></svg><span class="informations">10×10</span></div></a></div>'
-        '<aside class="onebox githubblob"><header class="source"><a href="https://git.example/f.c">git</a></header>'
-        "<article><pre>int x;</pre></article></aside>"
-        '<div class="lazyYT" data-youtube-id="abc123"><img src="thumb.jpg"></div>'
-    )
-    text, _ = html_to_text(html)
-    assert text == ":smile: [image]\n\ndiagram\n\nhttps://git.example/f.c\n\nhttps://www.youtube.com/watch?v=abc123"
-
-
-def test_lists_and_malformed_markup() -> None:
-    assert html_to_text("<ul><li>a</li><li>b</li></ul><ol><li>c</li></ol>")[0] == "- a\n- b\n\n1. c"
-    assert html_to_text("<p>open <b>bold <i>x</p></div></span>trailing")[0] == "open bold x\n\ntrailing"
-    assert html_to_text("") == ("", [])
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text())
-def test_converter_never_raises_on_arbitrary_text(raw: str) -> None:
-    text, quotes = html_to_text(raw)
-    assert isinstance(text, str)
-    assert all(isinstance(q, str) for q in quotes)
-
-
-# Markup the fast path handles, plus some it must hand to the parser.
-# fmt: off
-_FRAGMENTS = st.sampled_from([
-    "<p>", "</p>", "<br>", "<br/>", "<em>", "</em>", "<code>", "</code>", "<pre>", "</pre>", '<code class="lang-py">',
-    '<a href="u">', "</a>", '<img alt="pic">', "<img>", '<img class="avatar" alt="no">', "<hr>", "<span>", "</span>",
-    "word", " ", "\n", "  two  spaces ", "&amp;", "&lt;", "&#10;", "<ul>", "<li>", "</li>", "</ul>", "<blockquote>",
-    "</blockquote>", '<p class="title">',
-])
-# fmt: on
-
-
-@settings(max_examples=400, deadline=None)
-@given(st.lists(_FRAGMENTS, max_size=30))
-def test_fast_path_agrees_with_the_html_parser(fragments: list[str]) -> None:
-    html = "".join(fragments)
-    assert html_to_text(html) == html_to_text_full(html)
 
 
 # --- mapping ------------------------------------------------------------------------------
@@ -319,17 +246,6 @@ def test_detection_on_real_data(shared_data: Path) -> None:
     for other in ("slack/olake", "stackexchange/conlang", "mail/r-package-devel", "discord/komodo"):
         with SourceTree(shared_data / other) as tree:
             assert not DiscourseConnector.sniff(tree), other
-
-
-@pytest.mark.realdata
-@pytest.mark.slow
-def test_fast_path_matches_html_parser_on_every_real_post(shared_data: Path) -> None:
-    mismatched = []
-    for path in sorted(shared_data.joinpath(*REAL).glob("*.json")):
-        for post in json.loads(path.read_bytes())["post_stream"]["posts"]:
-            if html_to_text(post["cooked"]) != html_to_text_full(post["cooked"]):
-                mismatched.append(f"{path.name}#{post['post_number']}")
-    assert mismatched == []
 
 
 def test_no_real_names_in_fixtures() -> None:

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.registry import detect
 from villagegreen.connectors.stackexchange import StackExchangeConnector
-from villagegreen.connectors.stackexchange.html_text import html_to_text
 from villagegreen.connectors.stackexchange.mapping import parse_tags, parse_time, vote_kind
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
@@ -267,31 +266,6 @@ def test_one_malformed_row_is_skipped_and_counted(tmp_path: Path, store: Store) 
 # -- mapping ------------------------------------------------------------------------------------
 
 
-def test_html_to_text_keeps_structure_and_drops_markup() -> None:
-    body = (
-        "<p>Hello &amp; <strong>welcome</strong>, see <a href='https://example.org'>the guide</a>.</p>\n\n"
-        "<blockquote>\n  <p>First quoted\nline.</p>\n  <p>Second.</p>\n</blockquote>\n"
-        '<pre class="lang-py prettyprint-override"><code>if a &lt; b:\n    pass\n</code></pre>\n'
-        "<ul><li>one</li><li>two<ol><li>nested</li></ol></li></ul>"
-        "<p>Use <code>x&gt;1</code><br>now &eacute;t&eacute; <img src='i.png' alt='enter image description here'></p>"
-    )
-    assert html_to_text(body) == (
-        "Hello & welcome, see the guide.\n\n"
-        "> First quoted line.\n>\n> Second.\n\n"
-        "```py\nif a < b:\n    pass\n```\n\n"
-        "- one\n- two\n  1. nested\n\n"
-        "Use `x>1`\nnow été [image]"
-    )
-
-
-def test_html_to_text_edge_cases() -> None:
-    assert html_to_text("") == ""
-    assert html_to_text("plain &lt;text&gt;\n with  spaces") == "plain <text> with spaces"
-    assert html_to_text("<pre><code>unclosed") == "```\nunclosed\n```"
-    assert html_to_text("<h1>Yes.</h1>\n\n<hr>\n\n<p>Body</p>") == "Yes.\n\n---\n\nBody"
-    assert html_to_text("<blockquote><blockquote><p>deep</p></blockquote></blockquote>") == "> > deep"
-
-
 def test_vote_kinds_and_small_parsers() -> None:
     assert [vote_kind(n) for n in (1, 2, 3, 5, 8, 9, 10, 16, 99)] == [
         "accept",
@@ -308,71 +282,6 @@ def test_vote_kinds_and_small_parsers() -> None:
     assert parse_tags("|python|c++|") == ["python", "c++"]
     assert parse_time("2018-02-06T20:19:50.957") == datetime(2018, 2, 6, 20, 19, 50, 957000, tzinfo=UTC)
     assert parse_time("2018-02-06T20:19:50Z").tzinfo is UTC
-
-
-@pytest.mark.parametrize("file", ["Posts.xml", "Users.xml"])
-def test_fast_tokenizer_agrees_with_html_parser(file: str) -> None:
-    bodies = [row.get("Body") or row.get("AboutMe") or "" for row in rows(EXCERPT / file)]
-    assert sum("<" in b for b in bodies) >= 10
-    for body in bodies:
-        assert html_to_text(body) == html_to_text(body, fast=False)
-
-
-_TAGS = st.sampled_from(
-    [
-        "<p>",
-        "</p>",
-        "<br>",
-        "<br/>",
-        "<pre>",
-        "</pre>",
-        "<code>",
-        "</code>",
-        "<blockquote>",
-        "</blockquote>",
-        "<ul>",
-        "</ul>",
-        "<ol>",
-        "</ol>",
-        "<li>",
-        "</li>",
-        "<a href='x'>",
-        "</a>",
-        '<img alt="a &amp; b">',
-        "<!-- note -->",
-        "<hr>",
-        "<h2>",
-        "</h2>",
-        "&amp;",
-        "&lt;",
-        " ",
-        "\n",
-        "<",
-        "x < y",
-        "<script>",
-    ]
-)
-
-
-@settings(max_examples=200)
-@given(st.lists(_TAGS | st.text(max_size=5), max_size=30))
-def test_both_html_paths_agree_on_tag_soup(parts: list[str]) -> None:
-    markup = "".join(parts)
-    assert html_to_text(markup) == html_to_text(markup, fast=False)
-
-
-_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\u2028\u2029\x85") | st.sampled_from(" \n\t"))
-
-
-@given(_TEXT)
-def test_escaped_paragraph_text_comes_back_whitespace_collapsed(text: str) -> None:
-    assert html_to_text(f"<p>{html.escape(text)}</p>") == " ".join(text.split())
-
-
-@given(_TEXT.filter(lambda t: "\r" not in t))
-def test_code_blocks_come_back_verbatim(code: str) -> None:
-    rendered = html_to_text(f"<pre><code>{html.escape(code)}</code></pre>")
-    assert rendered == "```\n" + code.strip("\n") + "\n```"
 
 
 VOTE = st.tuples(st.integers(1, 5), st.sampled_from([1, 2, 3, 5, 8, 10, 16]), st.none() | st.integers(1, 3))

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from villagegreen.connectors.base import ReadContext
-from villagegreen.connectors.discourse.html_text import html_to_text
+from villagegreen.connectors.html_text import Style, html_to_text
+from villagegreen.connectors.html_tokens import Attrs
 from villagegreen.model import Conversation, Identity, JsonDict, Message, Reaction, Space
 
 # actions_summary ids (Discourse PostActionType): 2 is "like"; the others are flags and
@@ -21,6 +22,38 @@ LIKE_ACTION = 2
 POST_KINDS = {2: "moderator_action", 3: "small_action", 4: "whisper"}
 # Counters kept on every message so analyses can rely on the key being present.
 POST_COUNTERS = ("reads", "readers_count", "reply_count", "quote_count", "incoming_link_count", "score")
+
+
+def _image(attrs: Attrs) -> str:
+    values = dict(attrs)
+    cls = values.get("class") or ""
+    # Avatars (in quote headers) and favicons (in oneboxes) are chrome, not what anyone posted.
+    if "avatar" in cls or "site-icon" in cls:
+        return ""
+    return (values.get("alt") or "").strip() or "[image]"
+
+
+def _onebox(tag: str, cls: str, attrs: Attrs) -> str | None:
+    """The URL a onebox (a link preview Discourse generates) stands for; "" for its first link."""
+    if not (("onebox" in cls and tag in ("aside", "div", "pre")) or "lazyYT" in cls):
+        return None
+    values = dict(attrs)
+    url = values.get("data-onebox-src") or ""
+    if not url and values.get("data-youtube-id"):
+        url = f"https://www.youtube.com/watch?v={values['data-youtube-id']}"
+    # Older oneboxes carry the pasted URL only on their first link.
+    return url
+
+
+# Analyses (topics, expertise, sentiment) must see what a person wrote, not what they quoted,
+# so quotes (<aside class="quote"> and <blockquote>) are kept apart. Dropped classes: the quote
+# header (avatar + "name:"), lightbox image metadata ("1000×563") and its icons.
+COOKED = Style(
+    separate_quotes=True,
+    image=_image,
+    preview=_onebox,
+    drop_classes=frozenset({"title", "meta", "quote-controls", "informations"}),
+)
 
 
 def parse_time(value: Any) -> datetime:
@@ -143,7 +176,7 @@ def post_message(
     author_id: str | None,
     reply_target_missing: bool,
 ) -> Message:
-    text, quotes = html_to_text(post.get("cooked") or "")
+    text, quotes = html_to_text(post.get("cooked") or "", COOKED)
     meta: JsonDict = {name: post.get(name) for name in POST_COUNTERS}
     meta["post_number"] = post["post_number"]
     if post.get("reply_to_post_number") is not None:

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from villagegreen.connectors.base import ReadContext
-from villagegreen.connectors.stackexchange.html_text import html_to_text
+from villagegreen.connectors.html_text import Style, html_to_text
+from villagegreen.connectors.html_tokens import Attrs
 from villagegreen.errors import ItemError
 from villagegreen.model import Conversation, Identity, JsonDict, Message, Reaction
 
@@ -52,6 +53,19 @@ VOTE_KINDS = {
     15: "moderator_review",
     16: "approve_edit_suggestion",
 }
+
+# SE's image dialog pre-fills this alt text; it says nothing about the image.
+_DEFAULT_ALT = "enter image description here"
+
+
+def _image(attrs: Attrs) -> str:
+    alt = (dict(attrs).get("alt") or "").strip()
+    return f" [image: {alt}] " if alt and alt != _DEFAULT_ALT else " [image] "
+
+
+# Bodies are rendered Markdown, so the text reads like the Markdown: quotes inline as "> "
+# lines, nested lists indented, a "---" rule.
+BODY = Style(outline=True, rule="---", image=_image)
 
 # Older dumps write tags as "<a><b>", newer ones as "|a|b|".
 _TAG = re.compile(r"[^<>|]+")
@@ -192,7 +206,7 @@ def message_from_post(
         space_id=space_id,
         author_id=author_id,
         sent_at=parse_time(row.get("CreationDate")),
-        text=html_to_text(row.get("Body") or ""),
+        text=html_to_text(row.get("Body") or "", BODY)[0],
         kind="question" if is_question else "answer",
         meta=meta,
     )
