@@ -96,6 +96,16 @@ class Conversation:
     started_at: datetime
     meta: JsonDict = field(default_factory=dict)
 
+    @classmethod
+    def opened_by(cls, root: Message, *, title_chars: int = 80) -> Conversation:
+        """The conversation a root message starts, titled by its opening words.
+
+        For platforms without thread titles (chats); ellipsised so a cut title reads as one.
+        """
+        words = " ".join(root.text.split())
+        title = words if len(words) <= title_chars else words[: title_chars - 1].rstrip() + "…"
+        return cls(id=root.id, source_id=root.source_id, space_id=root.space_id, title=title or None, started_at=root.sent_at)
+
 
 @dataclass(slots=True)
 class Message:

@@ -95,6 +95,15 @@ class SourceTree:
         except (OSError, zipfile.BadZipFile, EOFError) as error:
             raise InputError(f"{self.path}: {name!r} is corrupt or truncated ({error}); re-export it") from error
 
+    def head(self, name: str, size: int) -> bytes:
+        """The first ``size`` bytes of a file, or b"" when it cannot be read: for ``sniff``,
+        which must answer "not mine" rather than fail on someone else's broken input."""
+        try:
+            with self.open(name) as stream:
+                return stream.read(size)
+        except (InputError, OSError, EOFError, zipfile.BadZipFile):
+            return b""
+
     def size(self, name: str) -> int:
         if self._zip is not None:
             return self._zip.getinfo(name).file_size

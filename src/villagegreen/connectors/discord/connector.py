@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.discord import mapping as m
-from villagegreen.connectors.discord.export import SNIFF_FILES, ExportReader, head_of, json_names, load, looks_like_dce
+from villagegreen.connectors.discord.export import SNIFF_BYTES, SNIFF_FILES, ExportReader, json_names, load, looks_like_dce
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
 from villagegreen.model import Record
@@ -30,12 +30,12 @@ class DiscordConnector(Connector):
 
     @classmethod
     def sniff(cls, tree: SourceTree) -> bool:
-        return any(looks_like_dce(head_of(tree, name)) for name in json_names(tree)[:SNIFF_FILES])
+        return any(looks_like_dce(tree.head(name, SNIFF_BYTES)) for name in json_names(tree)[:SNIFF_FILES])
 
     def source_key(self, tree: SourceTree) -> str:
         """The guild id of the first server channel; DMs alone (no guild) share ``discord-dm``."""
         for name in json_names(tree):
-            head = head_of(tree, name)
+            head = tree.head(name, SNIFF_BYTES)
             if not looks_like_dce(head):
                 continue
             guild, channel = _GUILD.search(head), _CHANNEL_TYPE.search(head)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import zipfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,7 +17,7 @@ from villagegreen.connectors.discord import mapping as m
 from villagegreen.connectors.reply_roots import resolve_roots
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, ItemError
-from villagegreen.model import Identity, Record, Skipped
+from villagegreen.model import Conversation, Identity, Record, Skipped
 
 # DCE writes "guild" as the first key and "channel" right after it.
 _DCE_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{\s*"guild"\s*:\s*\{')
@@ -36,14 +35,6 @@ def json_names(tree: SourceTree) -> list[str]:
 
 def looks_like_dce(head: bytes) -> bool:
     return _DCE_HEAD.match(head) is not None and b'"channel"' in head
-
-
-def head_of(tree: SourceTree, name: str) -> bytes:
-    try:
-        with tree.open(name) as stream:
-            return stream.read(SNIFF_BYTES)
-    except (InputError, OSError, EOFError, zipfile.BadZipFile):
-        return b""
 
 
 def load(tree: SourceTree, name: str) -> Any:
@@ -200,7 +191,7 @@ class ExportReader:
         yield from self._people(entry)
         yield self.connector.raw(self.context, "message", native_id, entry)
         if root == native_id:
-            yield m.conversation_for(message)
+            yield Conversation.opened_by(message)
         yield message
         yield from reactions
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from villagegreen.connectors.base import ReadContext
 from villagegreen.errors import ItemError
-from villagegreen.model import Conversation, Event, Identity, JsonDict, Message, Reaction, Space, SpaceKind
+from villagegreen.model import Event, Identity, JsonDict, Message, Reaction, Space, SpaceKind
 
 # Types that carry something a person said. Numeric strings are kinds DCE's enum does not
 # name (it writes the number): 20 and 23 are slash-command and context-menu command replies.
@@ -41,7 +41,6 @@ PRIVATE_CHANNEL_TYPES = frozenset({"DirectTextChat", "DirectGroupTextChat", "Gui
 THREAD_CHANNEL_TYPES = frozenset({"GuildPublicThread", "GuildPrivateThread", "GuildNewsThread"})
 DM_GUILD_NAME = "Direct Messages"
 
-TITLE_CHARS = 80
 
 # Raw (unrendered) Discord markup: user, role and channel mentions, custom emoji, timestamps.
 _MARKUP = re.compile(r"<(@!?|@&|#)(\d+)>|<a?(:\w+:)\d+>|<t:(-?\d+)(?::[tTdDfFR])?>")
@@ -226,11 +225,6 @@ def message_from_entry(
         meta=meta,
     )
 
-
-def conversation_for(message: Message) -> Conversation:
-    """The conversation a root message starts; its title is the opening words."""
-    title = " ".join(message.text.split())[:TITLE_CHARS] or None
-    return Conversation(id=message.id, source_id=message.source_id, space_id=message.space_id, title=title, started_at=message.sent_at, meta={})
 
 
 def reactions_from_entry(context: ReadContext, entry: Mapping[str, Any], *, native_id: str) -> list[Reaction]:

@@ -11,7 +11,6 @@ from pathlib import Path
 from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.discourse.export import TOPIC_NAME, TopicReader, basename, topic_names
 from villagegreen.connectors.tree import SourceTree
-from villagegreen.errors import InputError
 from villagegreen.model import Record
 
 # Uploaded avatars live under /user_avatar/<site host>/..., the one place topic JSON names the
@@ -22,14 +21,6 @@ _KEY_SAMPLE_FILES = 12
 _KEY_SAMPLE_BYTES = 512 * 1024
 # Folder names a scraper gives the topics folder; the community is named one level up.
 _GENERIC_FOLDERS = frozenset({"topics", "topic", "t", "json", "posts", "export", "data"})
-
-
-def _head(tree: SourceTree, name: str, size: int) -> bytes:
-    try:
-        with tree.open(name) as stream:
-            return stream.read(size)
-    except (InputError, OSError, EOFError):
-        return b""
 
 
 class DiscourseConnector(Connector):
@@ -43,12 +34,12 @@ class DiscourseConnector(Connector):
         candidates = islice((name for name in topic_names(tree) if TOPIC_NAME.search(name)), 2)
         # Native topic responses start with "post_stream"; Slack, Discord and chat exports never
         # contain that key.
-        return any(b'"post_stream"' in _head(tree, name, _SNIFF_BYTES) for name in candidates)
+        return any(b'"post_stream"' in tree.head(name, _SNIFF_BYTES) for name in candidates)
 
     def source_key(self, tree: SourceTree) -> str:
         hosts: Counter[str] = Counter()
         for name in islice(topic_names(tree), _KEY_SAMPLE_FILES):
-            hosts.update(match.decode("ascii").lower() for match in _SITE_HOST.findall(_head(tree, name, _KEY_SAMPLE_BYTES)))
+            hosts.update(match.decode("ascii").lower() for match in _SITE_HOST.findall(tree.head(name, _KEY_SAMPLE_BYTES)))
         if hosts:
             # Most common first, then alphabetical, so the same files always give the same key.
             return min(hosts.items(), key=lambda item: (-item[1], item[0]))[0]

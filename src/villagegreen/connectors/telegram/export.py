@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -18,7 +17,7 @@ from villagegreen.connectors.reply_roots import resolve_roots
 from villagegreen.connectors.telegram import mapping as m
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, ItemError
-from villagegreen.model import Identity, Record, Skipped
+from villagegreen.model import Conversation, Identity, Record, Skipped
 
 SNIFF_BYTES = 4096
 SNIFF_FILES = 3
@@ -37,14 +36,6 @@ def candidates(tree: SourceTree) -> list[str]:
     return sorted(names, key=lambda n: (n.rpartition("/")[2].lower() != "result.json", n.count("/"), n))
 
 
-def head_of(tree: SourceTree, name: str) -> bytes:
-    try:
-        with tree.open(name) as stream:
-            return stream.read(SNIFF_BYTES)
-    except (InputError, OSError, EOFError, zipfile.BadZipFile):
-        return b""
-
-
 def looks_like_telegram(head: bytes) -> bool:
     if _OBJECT.match(head) is None:
         return False
@@ -54,12 +45,12 @@ def looks_like_telegram(head: bytes) -> bool:
 
 
 def locate(tree: SourceTree) -> str | None:
-    return next((name for name in candidates(tree)[:SNIFF_FILES] if looks_like_telegram(head_of(tree, name))), None)
+    return next((name for name in candidates(tree)[:SNIFF_FILES] if looks_like_telegram(tree.head(name, SNIFF_BYTES))), None)
 
 
 def export_files(tree: SourceTree) -> list[str]:
     """Every Telegram export file in the input (a folder may hold several chats' exports)."""
-    return [name for name in candidates(tree) if looks_like_telegram(head_of(tree, name))]
+    return [name for name in candidates(tree) if looks_like_telegram(tree.head(name, SNIFF_BYTES))]
 
 
 def load(tree: SourceTree, name: str) -> dict[str, Any]:
@@ -189,7 +180,7 @@ class ExportReader:
             message.meta["reply_to_event"] = self.context.id("event", target)
         yield self.connector.raw(self.context, "message", native_id, entry)
         if root == native_id:
-            yield m.conversation_for(message)
+            yield Conversation.opened_by(message)
         yield message
         yield from reactions
 

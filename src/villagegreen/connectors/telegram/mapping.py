@@ -15,7 +15,7 @@ from typing import Any
 
 from villagegreen.connectors.base import ReadContext
 from villagegreen.errors import ItemError
-from villagegreen.model import Conversation, Event, Identity, JsonDict, Message, Reaction, Space, SpaceKind, utc_from_epoch
+from villagegreen.model import Event, Identity, JsonDict, Message, Reaction, Space, SpaceKind, utc_from_epoch
 
 PUBLIC_CHAT_TYPES = frozenset({"public_supergroup", "public_channel"})
 # Everything else is private, including types Telegram may add later: private unless included.
@@ -29,7 +29,6 @@ SPACE_KINDS: dict[str, SpaceKind] = {
     "public_channel": "channel",
     "private_channel": "channel",
 }
-TITLE_CHARS = 80
 # Media kinds that say what a message without text was.
 _MEDIA_KEYS = ("photo", "file", "poll", "location_information", "contact_information", "game_title", "invoice_information")
 
@@ -173,10 +172,6 @@ def message_from_entry(context: ReadContext, entry: Mapping[str, Any], *, native
         meta=meta,
     )
 
-
-def conversation_for(message: Message) -> Conversation:
-    title = " ".join(message.text.split())[:TITLE_CHARS] or None
-    return Conversation(id=message.id, source_id=message.source_id, space_id=message.space_id, title=title, started_at=message.sent_at, meta={})
 
 
 def event_from_entry(context: ReadContext, entry: Mapping[str, Any], *, native_id: str, space_id: str) -> Event:

@@ -16,7 +16,6 @@ from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.connectors.whatsapp.export import Chat, chat_names, decode, head_lines, parse_chat, starts_like_chat, timestamp
 from villagegreen.connectors.whatsapp.mapping import (
-    conversation_record,
     event_names,
     event_record,
     identity_key,
@@ -27,7 +26,7 @@ from villagegreen.connectors.whatsapp.mapping import (
     split_entry,
 )
 from villagegreen.errors import InputError
-from villagegreen.model import JsonDict, Record, Skipped, SpaceKind
+from villagegreen.model import Conversation, JsonDict, Record, Skipped, SpaceKind
 
 PRIVATE_REASON = "WhatsApp chats are private; use --include-private to import"
 _EXPORT_NAME = re.compile(r"^WhatsApp Chat(?: with| -) (?P<chat>.+)$")
@@ -155,5 +154,5 @@ class WhatsAppConnector(Connector):
                 message_meta["attachment_included"] = folder + message_meta["attachment"] in members
             yield self.raw(context, "message", native_id, {"line": entry.lines, "file": name})
             message = message_record(context, native_id, space.id, author, sent_at, shown, message_meta)
-            yield conversation_record(context, message)
+            yield Conversation.opened_by(message)
             yield message

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from villagegreen.connectors.base import ReadContext
-from villagegreen.model import Conversation, Event, Identity, JsonDict, Message, Space, SpaceKind
+from villagegreen.model import Event, Identity, JsonDict, Message, Space, SpaceKind
 
 # Bidi controls WhatsApp wraps around names and numbers (Android puts U+202A/U+202C around
 # phone numbers, iOS puts U+200E before media and system text).
@@ -54,7 +54,6 @@ _ATTACHED = re.compile(r"^<attached: (?P<file>[^<>\n]+)>$", re.I)
 _FILE_ATTACHED = re.compile(r"^(?P<file>[^\n]+\.\w{1,5}) \(file attached\)$", re.I)
 _DELETED = re.compile(r"^(?:this message was deleted|you deleted this message)\.?$", re.I)
 _EDITED = re.compile(r"\s*<this message was edited>$", re.I)
-_TITLE_CHARS = 80
 
 
 @dataclass(slots=True)
@@ -197,11 +196,6 @@ def message_record(context: ReadContext, native_id: str, space_id: str, author: 
         meta=meta,
     )
 
-
-def conversation_record(context: ReadContext, message: Message) -> Conversation:
-    first = " ".join(message.text.split())
-    title = first if len(first) <= _TITLE_CHARS else first[: _TITLE_CHARS - 1].rstrip() + "…"
-    return Conversation(id=message.id, source_id=context.source_id, space_id=message.space_id, title=title or None, started_at=message.sent_at)
 
 
 def event_record(context: ReadContext, native_id: str, space_id: str, system: SystemLine, text: str, occurred_at: datetime) -> Event:
