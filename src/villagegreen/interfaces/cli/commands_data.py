@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from villagegreen.interfaces.cli.app import app
-from villagegreen.interfaces.cli.options import DEFAULT_DB, DbOption, JsonOption
-from villagegreen.store import Store
+from villagegreen.interfaces.cli.options import DbOption, JsonOption
+from villagegreen.store import DEFAULT_DB_PATH, Store
 from villagegreen.store.export import export_convokit, export_parquet
-from villagegreen.store.overview import list_sources, space_stats
+from villagegreen.store.overview import SpaceStats, list_sources, space_stats
 
 console = Console(highlight=False)
 
@@ -23,7 +23,7 @@ IncludePrivate = Annotated[bool, typer.Option("--include-private", help="Include
 
 
 @app.command("sources")
-def sources_command(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
+def sources_command(db: DbOption = DEFAULT_DB_PATH, as_json: JsonOption = False) -> None:
     """List the communities imported into the store.
 
     Example: villagegreen sources --db acme.duckdb
@@ -40,7 +40,7 @@ def sources_command(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> N
 
 
 @app.command("stats")
-def stats_command(db: DbOption = DEFAULT_DB, include_private: IncludePrivate = False, as_json: JsonOption = False) -> None:
+def stats_command(db: DbOption = DEFAULT_DB_PATH, include_private: IncludePrivate = False, as_json: JsonOption = False) -> None:
     """Per space: messages, people, conversations, date range and the share of replies.
 
     Example: villagegreen stats --db acme.duckdb --json
@@ -49,7 +49,11 @@ def stats_command(db: DbOption = DEFAULT_DB, include_private: IncludePrivate = F
         rows = space_stats(store, include_private=include_private)
     if as_json:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
-        return
+    else:
+        print_stats(rows)
+
+
+def print_stats(rows: list[SpaceStats]) -> None:
     table = Table("source", "space", "messages", "people", "conversations", "from", "to", "replies")
     for r in rows:
         table.add_row(
@@ -74,7 +78,7 @@ class ExportFormat(StrEnum):
 def export_command(
     out: Annotated[Path, typer.Argument(help="A new (or empty) folder to write into.")],
     export_format: Annotated[ExportFormat, typer.Option("--format", help="parquet: one file per table; convokit: a ConvoKit corpus.")],
-    db: DbOption = DEFAULT_DB,
+    db: DbOption = DEFAULT_DB_PATH,
     include_private: IncludePrivate = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -92,7 +96,7 @@ def export_command(
 
 
 @app.command("migrate")
-def migrate_command(db: DbOption = DEFAULT_DB) -> None:
+def migrate_command(db: DbOption = DEFAULT_DB_PATH) -> None:
     """Bring an older store's schema up to date (each migration is one transaction).
 
     Example: villagegreen migrate --db acme.duckdb

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from villagegreen.interfaces.cli.app import app
-from villagegreen.interfaces.cli.commands_data import stats_command
+from villagegreen.interfaces.cli.commands_data import print_stats
 from villagegreen.interfaces.cli.commands_import import print_report
 from villagegreen.interfaces.cli.options import JsonOption
 from villagegreen.interfaces.demo import DEMO_DB_PATH, run_demo
@@ -34,5 +34,5 @@ def demo_command(
     console.print("[bold]Village Green demo[/bold]: Conlang Stack Exchange (CC BY-SA 3.0), a real Q&A community")
     print_report(result.report)
     console.print()
-    stats_command(db=db, include_private=False, as_json=False)
+    print_stats(result.stats)
     console.print(f"\nThe store is {db}. Try: villagegreen stats --db {db}   or   villagegreen export out/ --format convokit --db {db}")

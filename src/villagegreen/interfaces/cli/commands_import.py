@@ -14,8 +14,8 @@ from rich.table import Table
 
 from villagegreen.connectors.registry import registered_connectors
 from villagegreen.interfaces.cli.app import app
-from villagegreen.interfaces.cli.options import DEFAULT_DB, DbOption, JsonOption
-from villagegreen.store import Store
+from villagegreen.interfaces.cli.options import DbOption, JsonOption
+from villagegreen.store import DEFAULT_DB_PATH, Store
 from villagegreen.store.ingest import import_path
 from villagegreen.store.report import ImportReport
 
@@ -25,7 +25,7 @@ console = Console(highlight=False)
 @app.command("import")
 def import_command(
     path: Annotated[Path, typer.Argument(help="An export: a zip, a folder or a single file.")],
-    db: DbOption = DEFAULT_DB,
+    db: DbOption = DEFAULT_DB_PATH,
     platform: Annotated[str | None, typer.Option(help="Skip format detection and use this connector.")] = None,
     include_private: Annotated[
         bool, typer.Option("--include-private", help="Also import private channels, DMs and group DMs (off by default).")

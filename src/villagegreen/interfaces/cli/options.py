@@ -7,12 +7,8 @@ from typing import Annotated
 
 import typer
 
-from villagegreen.store import DEFAULT_DB_PATH
-
 DbOption = Annotated[
     Path,
     typer.Option("--db", envvar="VILLAGEGREEN_DB", help="The store file (created on first import).", show_default=True),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object instead of a table.")]
-
-DEFAULT_DB = DEFAULT_DB_PATH
