@@ -30,6 +30,10 @@ BUILTIN_CONNECTORS: dict[str, str] = {
     "whatsapp": "villagegreen.connectors.whatsapp.connector:WhatsAppConnector",
     "discord": "villagegreen.connectors.discord.connector:DiscordConnector",
     "telegram": "villagegreen.connectors.telegram.connector:TelegramConnector",
+    "mattermost": "villagegreen.connectors.mattermost.connector:MattermostConnector",
+    "zulip": "villagegreen.connectors.zulip.connector:ZulipConnector",
+    "matrix": "villagegreen.connectors.matrix.connector:MatrixConnector",
+    "teams": "villagegreen.connectors.teams.connector:TeamsConnector",
 }
 
 

@@ -11,8 +11,6 @@ import pytest
 
 from villagegreen.connectors import registry
 from villagegreen.connectors.slack.connector import PRIVATE_REASON
-from villagegreen.connectors.tree import SourceTree
-from villagegreen.errors import UnknownFormatError
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
 
@@ -107,10 +105,3 @@ def test_olake_counts_match_the_raw_files(shared_data: Path, store: Store, slack
     assert not report.skipped
 
     assert import_path(store, export).rows_added == 0
-
-
-@pytest.mark.realdata
-def test_haskell_jp_reduced_format_is_not_claimed(shared_data: Path, slack_only: None) -> None:
-    for path in (shared_data / "slack" / "haskell-jp", shared_data / "slack" / "haskell-jp" / "docs" / "json"):
-        with SourceTree(path) as tree, pytest.raises(UnknownFormatError):
-            registry.detect(tree)

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from villagegreen.connectors.base import Connector, ReadContext
+from villagegreen.connectors.slack import flat_json
 from villagegreen.connectors.slack.directory import Directory, majority_team
-from villagegreen.connectors.slack.export import PlannedSpace, SlackExport, looks_like_export
+from villagegreen.connectors.slack.export import PlannedSpace, SlackExport, find_root, looks_like_export
 from villagegreen.connectors.slack.mapping import (
     added_bot_name,
     author_native_id,
@@ -50,10 +51,12 @@ class SlackExportConnector(Connector):
 
     @classmethod
     def sniff(cls, tree: SourceTree) -> bool:
-        return looks_like_export(tree)
+        return looks_like_export(tree) or looks_like_flat(tree)
 
     def source_key(self, tree: SourceTree) -> str:
         """The team id (``T...``): from users.json, else the listings or messages, else the file name."""
+        if _is_flat(tree):
+            return flat_json.source_key(tree)
         export = self._export(tree)
         team = majority_team(export.users) or export.first_team(export.plan())
         if team:
@@ -61,6 +64,11 @@ class SlackExportConnector(Connector):
         return tree.path.stem if tree.kind != "folder" else tree.path.resolve().name
 
     def read(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
+        if _is_flat(tree):
+            return flat_json.read(self, tree, context)
+        return self._read_export(tree, context)
+
+    def _read_export(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
         export = self._export(tree)
         planned = export.plan()
         imported = [space for space in planned if context.include_private or not space.private]
@@ -168,6 +176,15 @@ class SlackExportConnector(Connector):
         if self._cached is None or self._cached[0] is not tree:
             self._cached = (tree, SlackExport(tree))
         return self._cached[1]
+
+
+def looks_like_flat(tree: SourceTree) -> bool:
+    """haskell-jp's slack-log pages (see ``flat_json``), only where no export listing is present."""
+    return find_root(tree) is None and flat_json.looks_like_flat(tree)
+
+
+def _is_flat(tree: SourceTree) -> bool:
+    return find_root(tree) is None and flat_json.find_flat(tree) is not None
 
 
 def _space_name(space: PlannedSpace, people: Directory) -> str:

@@ -1,0 +1,5 @@
+"""Matrix rooms: client-server API JSON (/messages pages, /sync responses) and Element's JSON export."""
+
+from villagegreen.connectors.matrix.connector import MatrixConnector
+
+__all__ = ["MatrixConnector"]
