@@ -122,6 +122,86 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        2,
+        "people_merges",
+        # The merge log keeps, per identity moved, the person it belonged to before (parallel
+        # arrays) and the people rows the merge removed, so an unmerge restores them exactly.
+        # Rejected pairs are stored in a fixed order (identity_a < identity_b).
+        """
+        CREATE TABLE people_merges (
+            id INTEGER PRIMARY KEY,
+            kind VARCHAR NOT NULL CHECK (kind IN ('merge', 'unmerge')),
+            merged_at TIMESTAMPTZ NOT NULL,
+            actor VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            score DOUBLE,
+            target_person_id VARCHAR NOT NULL,
+            identity_ids VARCHAR[] NOT NULL,
+            previous_person_ids VARCHAR[] NOT NULL,
+            removed_people JSON,
+            undoes INTEGER
+        );
+        CREATE TABLE people_merge_rejections (
+            identity_a VARCHAR NOT NULL,
+            identity_b VARCHAR NOT NULL,
+            rejected_at TIMESTAMPTZ NOT NULL,
+            actor VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            PRIMARY KEY (identity_a, identity_b)
+        );
+        """,
+    ),
+    Migration(
+        3,
+        "analyses_and_consent",
+        # Analysis results use one long layout (a number per period, scope and metric) so that
+        # adding a metric never needs a migration; a run is replaced by a re-run of the same
+        # (analysis, version, window key). Consent is per person and purpose; a missing row
+        # means "not recorded", which is not the same as consent.
+        """
+        CREATE TABLE analysis_runs (
+            id VARCHAR PRIMARY KEY,
+            analysis VARCHAR NOT NULL,
+            version VARCHAR NOT NULL,
+            window_key VARCHAR NOT NULL,
+            grain VARCHAR NOT NULL,
+            since TIMESTAMPTZ,
+            until TIMESTAMPTZ,
+            include_private BOOLEAN NOT NULL,
+            started_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ NOT NULL,
+            result_rows INTEGER NOT NULL,
+            params JSON
+        );
+        CREATE TABLE analysis_results (
+            run_id VARCHAR NOT NULL,
+            period_start TIMESTAMP,
+            scope_kind VARCHAR NOT NULL,
+            scope_id VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            value DOUBLE
+        );
+        CREATE TABLE analysis_findings (
+            run_id VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            scope_kind VARCHAR NOT NULL,
+            scope_id VARCHAR NOT NULL,
+            severity VARCHAR NOT NULL,
+            message VARCHAR NOT NULL,
+            evidence JSON
+        );
+        CREATE TABLE consent (
+            person_id VARCHAR NOT NULL,
+            purpose VARCHAR NOT NULL,
+            status VARCHAR NOT NULL CHECK (status IN ('granted', 'refused')),
+            recorded_at TIMESTAMPTZ NOT NULL,
+            actor VARCHAR NOT NULL,
+            note VARCHAR,
+            PRIMARY KEY (person_id, purpose)
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

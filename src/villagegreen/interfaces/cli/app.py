@@ -13,6 +13,14 @@ from rich.console import Console
 from villagegreen import __version__
 from villagegreen.errors import VillageGreenError
 
+try:  # typer >= 0.29 vendors its own click and raises that copy's exceptions
+    from typer._click.exceptions import ClickException as _VendoredClickException
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _VendoredClickException = click.ClickException  # type: ignore[misc,assignment]
+
+_CLICK_ERRORS: tuple[type[Exception], ...] = (click.ClickException, _VendoredClickException)
+_ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+
 app = typer.Typer(
     name="villagegreen",
     help="Village Green: see, measure and narrate the conversations of a social-learning community.\n\n"
@@ -40,7 +48,7 @@ def _root(
 
 def _register_commands() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from villagegreen.interfaces.cli import commands_import, commands_data, commands_demo  # noqa: F401, I001
+    from villagegreen.interfaces.cli import commands_import, commands_data, commands_demo, commands_people, commands_analyze  # noqa: F401, I001
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,10 +56,10 @@ def main(argv: list[str] | None = None) -> None:
     _register_commands()
     try:
         code = app(args=argv, standalone_mode=False)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.exceptions.Abort:
+    except _CLICK_ERRORS as error:
+        error.show()  # type: ignore[attr-defined]
+        sys.exit(error.exit_code)  # type: ignore[attr-defined]
+    except _ABORTS:
         sys.exit(130)
     except VillageGreenError as error:
         err_console.print(f"error: {error}", markup=False)

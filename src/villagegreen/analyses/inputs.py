@@ -1,0 +1,107 @@
+"""The shared starting points of every analysis, as ibis expressions.
+
+``contributions`` is the one definition of "a message somebody wrote" that every analysis
+counts: bots, platform bookkeeping (Discourse small actions and moderator actions, system
+lines) and private spaces (unless imported and analysed on purpose) are left out here, once,
+so that no analysis counts them by accident.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import ibis
+
+from villagegreen.analyses.framework import RESULT_COLUMNS, Grain, Inputs
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+# Message kinds that are the platform talking, not a member: never counted as contributions.
+NON_CONTRIBUTION_KINDS = ("moderator_action", "small_action", "whisper", "system")
+# Kinds a moderator records; counted separately by the facilitation analysis.
+MODERATION_KINDS = ("moderator_action",)
+
+CANONICAL_TABLES = ("messages", "identities", "spaces", "conversations", "reactions", "events")
+
+_GRAIN_UNITS = {"week": "W", "month": "M"}
+
+
+def period_of(timestamp: ir.TimestampValue, grain: Grain) -> ir.TimestampValue:
+    """The start of the period ``timestamp`` falls in (weeks start on Monday); NULL for "all"."""
+    if grain == "all":
+        return ibis.null("timestamp")
+    return timestamp.truncate(_GRAIN_UNITS[grain]).cast("timestamp")
+
+
+def word_count(text: ir.StringValue) -> ir.IntegerValue:
+    """Whitespace-separated tokens: the unit reading and writing speeds are measured in."""
+    stripped = text.strip()
+    return ibis.ifelse(stripped == "", 0, stripped.re_split(r"\s+").length()).cast("int64")
+
+
+def people(inputs: Inputs) -> ir.Table:
+    """identity id -> person id, for non-bot identities."""
+    identities = inputs.tables["identities"]
+    return identities.filter(~identities.is_bot).select(identity_id=identities.id, person_id=identities.person_id)
+
+
+def contributions(inputs: Inputs, *, windowed: bool = True) -> ir.Table:
+    """One row per member message: ids, person, time, words, and whether it opens its conversation.
+
+    ``windowed=False`` keeps messages before the window, for measures that look back
+    (returning members, lost regulars); messages after the window's end never count.
+    """
+    messages = inputs.tables["messages"]
+    spaces = inputs.tables["spaces"]
+    identities = inputs.tables["identities"]
+    authors = identities.select(author_key=identities.id, person_id=identities.person_id, is_bot=identities.is_bot)
+    visible = spaces.select(space_key=spaces.id, private=spaces.private)
+    joined = messages.left_join(authors, messages.author_id == authors.author_key).inner_join(visible, messages.space_id == visible.space_key)
+    keep = ~joined.kind.isin(NON_CONTRIBUTION_KINDS) & ~joined.is_bot.fill_null(False)
+    if not inputs.include_private:
+        keep &= ~joined.private
+    window = inputs.window
+    if window.until is not None:
+        keep &= joined.sent_at < window.until
+    if windowed and window.since is not None:
+        keep &= joined.sent_at >= window.since
+    selected = joined.filter(keep)
+    return selected.select(
+        id=selected.id,
+        conversation_id=selected.conversation_id,
+        reply_to_id=selected.reply_to_id,
+        space_id=selected.space_id,
+        source_id=selected.source_id,
+        person_id=selected.person_id,
+        sent_at=selected.sent_at,
+        kind=selected.kind,
+        text=selected.text,
+        words=word_count(selected.text),
+        is_root=selected.id == selected.conversation_id,
+    )
+
+
+def with_parent_person(messages: ir.Table) -> ir.Table:
+    """Adds ``parent_person``: who wrote the message this one replies to (NULL for roots)."""
+    parents = messages.select(parent_key=messages.id, parent_person=messages.person_id)
+    joined = messages.left_join(parents, messages.reply_to_id == parents.parent_key)
+    return joined.drop("parent_key")
+
+
+def long_rows(table: ir.Table, *, scope_kind: str, scope: ir.Value | str, metrics: list[str]) -> ir.Table:
+    """Turns one column per metric into the long layout of RESULT_COLUMNS."""
+    scope_value = ibis.literal(scope) if isinstance(scope, str) else scope
+    wide = table.select(
+        period_start=table.period.cast("timestamp"),
+        scope_kind=ibis.literal(scope_kind),
+        scope_id=scope_value.cast("string"),
+        **{name: table[name].cast("float64") for name in metrics},
+    )
+    long = wide.pivot_longer(metrics, names_to="metric", values_to="value")
+    return long.select(*RESULT_COLUMNS)
+
+
+def union_all(tables: list[ir.Table]) -> ir.Table:
+    first, *rest = tables
+    return first.union(*rest, distinct=False) if rest else first

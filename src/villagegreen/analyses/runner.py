@@ -1,0 +1,155 @@
+"""Run analyses against the store and keep their results: ``villagegreen analyze``.
+
+Each analysis runs twice: per period at its own grain (weeks for activity, months for
+health) and once over the whole window. A run replaces the previous run of the same
+(analysis, version, window), in one transaction, so readers never see half a result.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from villagegreen.analyses.activity import TimeAndEnergy
+from villagegreen.analyses.facilitation import Facilitation
+from villagegreen.analyses.facilitators import FacilitatorResolution, resolve_facilitators
+from villagegreen.analyses.framework import RESULT_COLUMNS, Analysis, Finding, Grain, Inputs, Window
+from villagegreen.analyses.health import Health
+from villagegreen.analyses.inputs import CANONICAL_TABLES
+from villagegreen.config import Config
+from villagegreen.errors import ConfigError
+from villagegreen.model import make_id
+from villagegreen.store.database import Store
+
+ANALYSES: tuple[type[Analysis], ...] = (TimeAndEnergy, Health, Facilitation)
+_RESULT_SCHEMA = pa.schema(
+    [("period_start", pa.timestamp("us")), ("scope_kind", pa.string()), ("scope_id", pa.string()), ("metric", pa.string()), ("value", pa.float64())]
+)
+
+
+def get_analysis(name: str) -> type[Analysis]:
+    for analysis in ANALYSES:
+        if analysis.name == name:
+            return analysis
+    raise ConfigError(f"unknown analysis {name!r}; choose one of: {', '.join(a.name for a in ANALYSES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    analysis: str
+    version: str
+    window_key: str
+    run_id: str
+    rows: int
+    findings: int
+    seconds: float
+
+
+@dataclass(slots=True)
+class AnalysisReport:
+    """What ``analyze`` did: one entry per analysis and grain, plus who counted as facilitator."""
+
+    runs: list[RunSummary] = field(default_factory=list)
+    facilitators: int = 0
+    facilitator_rules: dict[str, int] = field(default_factory=dict)
+    flagged_undeclared: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 3),
+            "facilitators": self.facilitators,
+            "facilitator_rules": self.facilitator_rules,
+            "platform_flagged_not_declared": self.flagged_undeclared,
+            "runs": [
+                {
+                    "analysis": r.analysis, "version": r.version, "window": r.window_key, "run_id": r.run_id,
+                    "rows": r.rows, "findings": r.findings, "seconds": round(r.seconds, 3),
+                }
+                for r in self.runs
+            ],
+        }  # fmt: skip
+
+
+def analysis_inputs(store: Store, window: Window, facilitators: frozenset[str], *, include_private: bool = False) -> Inputs:
+    backend = ibis.duckdb.from_connection(store.con)
+    return Inputs({name: backend.table(name) for name in CANONICAL_TABLES}, window, facilitators, include_private)
+
+
+def facilitators_of(store: Store, config: Config) -> FacilitatorResolution:
+    backend = ibis.duckdb.from_connection(store.con)
+    return resolve_facilitators(backend.table("identities"), backend.table("sources"), config)
+
+
+def run_analyses(
+    store: Store,
+    config: Config,
+    *,
+    names: Sequence[str] = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    include_private: bool = False,
+    on_progress: Callable[[str], None] | None = None,
+) -> AnalysisReport:
+    started = time.perf_counter()
+    selected = [get_analysis(name) for name in names] if names else list(ANALYSES)
+    resolution = facilitators_of(store, config)
+    report = AnalysisReport(facilitators=len(resolution.person_ids), facilitator_rules=resolution.matches, flagged_undeclared=resolution.flagged_undeclared)
+    for analysis_class in selected:
+        analysis = analysis_class()
+        grains: tuple[Grain, ...] = (analysis.default_grain, "all")
+        for grain in grains:
+            if on_progress:
+                on_progress(f"{analysis.name} ({grain})")
+            inputs = analysis_inputs(store, Window(grain, since, until), resolution.person_ids, include_private=include_private)
+            report.runs.append(run_one(store, analysis, inputs))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def run_one(store: Store, analysis: Analysis, inputs: Inputs) -> RunSummary:
+    started_at = datetime.now(UTC)
+    clock = time.perf_counter()
+    computed = analysis.compute(inputs).to_pyarrow()
+    extra = analysis.python_rows(inputs)
+    results = pa.concat_tables([computed.select(list(RESULT_COLUMNS)).cast(_RESULT_SCHEMA), pa.Table.from_pylist(extra, schema=_RESULT_SCHEMA)])
+    findings = analysis.findings(inputs, results.to_pylist())
+    window = inputs.window
+    run_id = make_id(analysis.name, "run", f"{analysis.version}|{window.key}|{inputs.include_private}")
+    with store.transaction():
+        _replace_run(store, analysis, inputs, run_id, started_at, len(results), results, findings)
+    return RunSummary(analysis.name, analysis.version, window.key, run_id, len(results), len(findings), time.perf_counter() - clock)
+
+
+def _replace_run(
+    store: Store, analysis: Analysis, inputs: Inputs, run_id: str, started_at: datetime, row_count: int, results: pa.Table, findings: list[Finding]
+) -> None:
+    con = store.con
+    for table in ("analysis_results", "analysis_findings"):
+        con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+    con.execute("DELETE FROM analysis_runs WHERE id = ?", [run_id])
+    window = inputs.window
+    con.execute(
+        "INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id, analysis.name, analysis.version, window.key, window.grain, window.since, window.until, inputs.include_private,
+            started_at, datetime.now(UTC), row_count, json.dumps({"facilitators": len(inputs.facilitators)}),
+        ],
+    )  # fmt: skip
+    con.register("_vg_results", results)
+    try:
+        con.execute(f"INSERT INTO analysis_results SELECT '{run_id}', {', '.join(RESULT_COLUMNS)} FROM _vg_results")
+    finally:
+        con.unregister("_vg_results")
+    if findings:
+        con.executemany(
+            "INSERT INTO analysis_findings VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[run_id, f.kind, f.scope_kind, f.scope_id, f.severity, f.message, json.dumps(f.evidence, default=str)] for f in findings],
+        )
