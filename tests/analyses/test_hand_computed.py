@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,13 +45,17 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-@pytest.fixture
-def analysed(store: Store, tmp_path: Path) -> Store:
-    path = tmp_path / "community.jsonlist"
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    # One import and one analysis for the module: the tests only read (the consent test adds
+    # consent rows, which no other test reads).
+    folder = tmp_path_factory.mktemp("hand")
+    path = folder / "community.jsonlist"
     path.write_text(json.dumps(ITEMS))
-    import_path(store, path, connector_class=JsonListConnector)
-    run_analyses(store, FACILITATOR)
-    return store
+    with Store.open(folder / "store.duckdb") as store:
+        import_path(store, path, connector_class=JsonListConnector)
+        run_analyses(store, FACILITATOR)
+        yield store
 
 
 def values(store: Store, analysis: str, scope_kind: str, scope_id: str) -> dict[str, float | None]:

@@ -1,4 +1,4 @@
-"""The demo: a real community shipped inside the package, imported and summarised.
+"""The demo: a real community shipped inside the package, imported, analysed and summarised.
 
 The data is a Stack Exchange data dump (Conlang, CC BY-SA 3.0; see
 ``demo_data/conlang/ATTRIBUTION.md``), small enough to ship and real enough to be honest.
@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from villagegreen.analyses.framework import Window
+from villagegreen.analyses.health import Health
+from villagegreen.analyses.health_report import HealthReport, build_health_report
+from villagegreen.analyses.runner import run_analyses
+from villagegreen.config import Config
 from villagegreen.errors import InputError
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
@@ -31,6 +36,7 @@ class DemoResult:
     db: Path
     report: ImportReport
     stats: list[SpaceStats]
+    health: HealthReport
 
 
 def run_demo(db: Path = DEMO_DB_PATH) -> DemoResult:
@@ -38,4 +44,6 @@ def run_demo(db: Path = DEMO_DB_PATH) -> DemoResult:
     with Store.open(db) as store:
         report = import_path(store, demo_data_path(), platform="stackexchange")
         stats = space_stats(store)
-    return DemoResult(db=db, report=report, stats=stats)
+        run_analyses(store, Config())
+        health = build_health_report(store, Window(Health.default_grain))
+    return DemoResult(db=db, report=report, stats=stats, health=health)

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from villagegreen.analyses.facilitation import Facilitation
 from villagegreen.analyses.framework import Window
 from villagegreen.analyses.health import Health
 from villagegreen.analyses.health_report import HealthReport, build_health_report
@@ -104,10 +105,10 @@ def print_health_report(report: HealthReport) -> None:
     console.print(f"[bold]Health of {report.scope}[/] (window {report.window})")
     table = Table("figure", "value", "good direction", "verdict")
     judged = {v["metric"]: v for v in report.verdicts}
-    directions = {m.name: m.good for m in Health.metrics}
+    directions = {m.name: m.good for m in (*Health.metrics, *Facilitation.metrics)} | {"unanswered_share": "lower"}
     for metric, value in report.figures.items():
         verdict = judged.get(metric)
-        table.add_row(metric.replace("_", " "), _figure(metric, value), directions.get(metric, "lower" if metric.startswith("facilitator") else "context"),
+        table.add_row(metric.replace("_", " "), _figure(metric, value), directions.get(metric, "context"),
                       _MARK[verdict["verdict"]] if verdict else "")  # fmt: skip
     console.print(table)
     for v in report.verdicts:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from villagegreen.interfaces.cli.app import app
+from villagegreen.interfaces.cli.commands_analyze import print_health_report
 from villagegreen.interfaces.cli.commands_data import print_stats
 from villagegreen.interfaces.cli.commands_import import print_report
 from villagegreen.interfaces.cli.options import JsonOption
@@ -23,16 +24,22 @@ def demo_command(
     db: Annotated[Path, typer.Option("--db", help="Where to build the demo store.")] = DEMO_DB_PATH,
     as_json: JsonOption = False,
 ) -> None:
-    """Build a store from a small real community shipped with Village Green and summarise it.
+    """Import, analyse and summarise a small real community shipped with Village Green.
 
     Example: villagegreen demo --db /tmp/demo.duckdb
     """
     result = run_demo(db)
     if as_json:
-        print(json.dumps({"db": str(db), "import": result.report.to_dict(), "stats": [s.to_dict() for s in result.stats]}, indent=2))
+        print(
+            json.dumps(
+                {"db": str(db), "import": result.report.to_dict(), "stats": [s.to_dict() for s in result.stats], "health": result.health.to_dict()}, indent=2
+            )
+        )
         return
     console.print("[bold]Village Green demo[/bold]: Conlang Stack Exchange (CC BY-SA 3.0), a real Q&A community")
     print_report(result.report)
     console.print()
     print_stats(result.stats)
-    console.print(f"\nThe store is {db}. Try: villagegreen stats --db {db}   or   villagegreen export out/ --format convokit --db {db}")
+    console.print()
+    print_health_report(result.health)
+    console.print(f"\nThe store is {db}. Try: villagegreen people activity --db {db}   or   villagegreen export out/ --format convokit --db {db}")
