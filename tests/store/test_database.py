@@ -76,3 +76,11 @@ def test_second_writer_is_told_the_store_is_busy(tmp_path: Path) -> None:
     finally:
         holder.communicate("")
     Store.open(path).close()
+
+
+def test_migration_versions_run_from_one_without_gaps_or_repeats() -> None:
+    from villagegreen.store.migrations import LATEST_VERSION, MIGRATIONS
+
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    assert LATEST_VERSION == len(MIGRATIONS)
+    assert len({m.name for m in MIGRATIONS}) == len(MIGRATIONS)

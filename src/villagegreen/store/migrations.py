@@ -17,7 +17,7 @@ class Migration:
     sql: str
 
 
-MIGRATIONS: tuple[Migration, ...] = (
+_DECLARED: tuple[Migration, ...] = (
     Migration(
         1,
         "canonical_model",
@@ -204,4 +204,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+# Applied in version order whatever the order of declaration; versions must run 1..N with no
+# gap or repeat (tests/store/test_database.py checks it), so a store is always at one version.
+MIGRATIONS: tuple[Migration, ...] = tuple(sorted(_DECLARED, key=lambda migration: migration.version))
 LATEST_VERSION = MIGRATIONS[-1].version
