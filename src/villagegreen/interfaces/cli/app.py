@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import sys
 from typing import Annotated
 
@@ -47,8 +49,14 @@ def _root(
 
 
 def _register_commands() -> None:
-    # Imported for their side effect of adding commands to ``app``.
-    from villagegreen.interfaces.cli import commands_import, commands_data, commands_demo, commands_people, commands_analyze  # noqa: F401, I001
+    # Every ``commands_*`` module adds its commands to ``app`` when imported; discovering them
+    # keeps this file unchanged when a command module is added.
+    package = importlib.import_module("villagegreen.interfaces.cli")
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("commands_"))
+    # --help lists commands in registration order: the everyday ones first.
+    first = [name for name in ("commands_demo", "commands_import", "commands_data", "commands_analyze") if name in names]
+    for name in first + [name for name in names if name not in first]:
+        importlib.import_module(f"villagegreen.interfaces.cli.{name}")
 
 
 def main(argv: list[str] | None = None) -> None:
