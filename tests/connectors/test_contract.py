@@ -26,9 +26,10 @@ REAL_DATASETS: dict[str, str | None] = {
     "formats/chat-analytics-samples/tests/samples/telegram": "telegram",
     "formats/chat-analytics-samples/tests/samples/whatsapp/4A_11M.zip": "whatsapp",
     "formats/chat-analytics-samples/tests/samples/whatsapp/2A_5M.txt": "whatsapp",
+    "slack/haskell-jp": "slack",
+    "formats/perceval-fixtures/tests/data/mattermost": "mattermost",
     # Formats no connector reads yet: nobody may claim them.
-    "discord/komodo": None,
-    "slack/haskell-jp": None,
+    "discord/komodo": "discord",
     "formats/chat-analytics-samples/tests/samples/messenger": None,
 }
 

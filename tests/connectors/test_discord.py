@@ -123,7 +123,6 @@ def test_detection_picks_discord(shared_data: Path, name: str) -> None:
 @pytest.mark.parametrize(
     "other",
     [
-        "discord/komodo",
         "formats/chat-analytics-samples/tests/samples/telegram",
         "formats/chat-analytics-samples/tests/samples/telegram/DM_2A_7M.json",
         "slack/olake/export",

@@ -82,5 +82,5 @@ def test_migration_versions_run_from_one_without_gaps_or_repeats() -> None:
     from villagegreen.store.migrations import LATEST_VERSION, MIGRATIONS
 
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert LATEST_VERSION == len(MIGRATIONS)
+    assert len(MIGRATIONS) == LATEST_VERSION
     assert len({m.name for m in MIGRATIONS}) == len(MIGRATIONS)

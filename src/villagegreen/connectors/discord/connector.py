@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.discord import mapping as m
+from villagegreen.connectors.discord.csv_export import CsvExportReader, csv_names, looks_like_dce_csv
 from villagegreen.connectors.discord.export import SNIFF_BYTES, SNIFF_FILES, ExportReader, json_names, load, looks_like_dce
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
@@ -24,16 +25,22 @@ _CHANNEL_TYPE = re.compile(rb'"channel"\s*:\s*\{\s*"id"\s*:\s*"[^"]*"\s*,\s*"typ
 class DiscordConnector(Connector):
     name: ClassVar[str] = "discord"
     version: ClassVar[str] = "1.0.0"
-    formats: ClassVar[str] = "DiscordChatExporter JSON: one channel's .json file, or a folder or zip of them (CSV/HTML exports are not read)"
+    formats: ClassVar[str] = "DiscordChatExporter JSON or CSV: one channel's file, or a folder or zip of them (CSV threads are inferred; HTML is not read)"
     # The head check ("guild" as the first key, "channel" near it) is specific to DCE.
     priority: ClassVar[int] = 30
 
     @classmethod
     def sniff(cls, tree: SourceTree) -> bool:
-        return any(looks_like_dce(tree.head(name, SNIFF_BYTES)) for name in json_names(tree)[:SNIFF_FILES])
+        return _has_json(tree) or _has_csv(tree)
 
     def source_key(self, tree: SourceTree) -> str:
-        """The guild id of the first server channel; DMs alone (no guild) share ``discord-dm``."""
+        """The guild id of the first server channel; DMs alone (no guild) share ``discord-dm``.
+
+        A CSV export names no guild: the guild name from DCE's file names, else the input's
+        folder (or file) name, is the key; pass ``--source`` to keep it stable across renames.
+        """
+        if not _has_json(tree) and _has_csv(tree):
+            return CsvExportReader.source_key(tree)
         for name in json_names(tree):
             head = tree.head(name, SNIFF_BYTES)
             if not looks_like_dce(head):
@@ -49,7 +56,17 @@ class DiscordConnector(Connector):
         return DM_SOURCE_KEY
 
     def read(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
+        if not _has_json(tree) and _has_csv(tree):
+            return CsvExportReader(self, tree, context).read()
         return ExportReader(self, tree, context).read()
+
+
+def _has_json(tree: SourceTree) -> bool:
+    return any(looks_like_dce(tree.head(name, SNIFF_BYTES)) for name in json_names(tree)[:SNIFF_FILES])
+
+
+def _has_csv(tree: SourceTree) -> bool:
+    return any(looks_like_dce_csv(tree.head(name, 512)) for name in csv_names(tree)[:SNIFF_FILES])
 
 
 def _parsed(tree: SourceTree, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

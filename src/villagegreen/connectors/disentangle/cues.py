@@ -1,0 +1,89 @@
+"""Text cues the threader scores: who a message addresses, whom it names, and its words.
+
+Pure functions over one message's text; nothing here knows about other messages except the
+document frequencies handed to :class:`TfIdf`. Names are compared normalised (lower case,
+Discord's ``#1234`` discriminator and a leading ``@`` dropped), because people type a nick the
+way they see it, not the way the platform stores it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+# "nick: text", "nick, text", "@nick text": the IRC and chat conventions for addressing someone.
+_ADDRESS = re.compile(r"^\s*@?([^\s:,;@]{2,40})\s*[:,]\s")
+_AT_START = re.compile(r"^\s*@([^\s:,;@]{2,40})")
+_DISCRIMINATOR = re.compile(r"#\d{4}$")
+_NAME_TOKEN = re.compile(r"[^\s:,;!?.()\"<>@#]{2,}")
+_WORD = re.compile(r"[a-z0-9][a-z0-9_\-.']*[a-z0-9]|[a-z0-9]")
+
+# Words too common in chat to say anything about which conversation a message belongs to.
+_STOPWORD_TEXT = """
+a about all also am an and any are as at be because been but by can could did do does doing
+don dont for from get got had has have he her here him his how i if im in is it its just
+know like me my no not now of ok okay on or so some that thats the their them then there
+they this to too u up us was we well were what when where which who why will with would yes
+yeah you your ive id ill thanks thank thx hi hello hey lol please pls
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def normal_name(author: str) -> str:
+    """The form of a display name people type: lower case, no ``#1234``, no leading ``@``."""
+    name = author.strip()
+    if "#" in name:
+        name = _DISCRIMINATOR.sub("", name)
+    return name.lstrip("@").lower()
+
+
+def addressee(text: str) -> str | None:
+    """The normalised name a message opens by addressing (``nick:``, ``nick,``, ``@nick``), if any.
+
+    The caller checks it against the names actually seen: "Note: ..." also matches the pattern.
+    """
+    match = _ADDRESS.match(text) or _AT_START.match(text)
+    return normal_name(match.group(1)) if match else None
+
+
+def name_tokens(text: str) -> frozenset[str]:
+    """Every token as a possible name, lower case (``@``, a ``#1234`` tag and punctuation split off)."""
+    return frozenset(_NAME_TOKEN.findall(text.lower()))
+
+
+def words(text: str) -> list[str]:
+    """Content words for lexical similarity: lower case, stopwords and one-letter tokens out."""
+    return [w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS]
+
+
+def is_question(text: str) -> bool:
+    return "?" in text
+
+
+class TfIdf:
+    """Sparse, unit-length TF-IDF vectors built from the stream's own document frequencies.
+
+    Fitting on the stream being threaded needs no training data and adapts to each community's
+    vocabulary; a word in more than half the messages carries little and is weighted near zero.
+    """
+
+    def __init__(self, documents: Sequence[Sequence[str]]) -> None:
+        frequencies: Counter[str] = Counter()
+        for document in documents:
+            frequencies.update(set(document))
+        total = max(len(documents), 1)
+        self.idf = {word: math.log((1 + total) / (1 + count)) for word, count in frequencies.items()}
+
+    def vector(self, document: Iterable[str]) -> dict[str, float]:
+        counts = Counter(document)
+        weights = {word: (1 + math.log(n)) * self.idf.get(word, 0.0) for word, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in weights.values()))
+        return {word: v / norm for word, v in weights.items()} if norm > 0 else {}
+
+
+def cosine(left: dict[str, float], right: dict[str, float]) -> float:
+    """Cosine of two unit vectors: the dot product over the words they share."""
+    shared = left.keys() & right.keys()
+    return sum(left[word] * right[word] for word in shared) if shared else 0.0
