@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 import ibis
 
 from villagegreen.analyses.framework import Analysis, Grain, Inputs, Metric
-from villagegreen.analyses.inputs import contributions, long_rows, people, period_of, union_all, with_parent_person
+from villagegreen.analyses.inputs import contributions, float_literal, long_rows, people, period_of, union_all, with_parent_person
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -163,9 +163,9 @@ class TimeAndEnergy(Analysis):
         )  # fmt: skip
         combined = combined.mutate(**{name: combined[name].fill_null(0) for name in counts})
         combined = combined.mutate(
-            minutes_writing=combined.words / WRITING_WPM,
-            minutes_reading=combined.words_read / READING_WPM,
-            effort_index=combined.effort_messages + REACTION_EFFORT * combined.reactions_given,
+            minutes_writing=combined.words.cast("float64") / float_literal(WRITING_WPM),
+            minutes_reading=combined.words_read.cast("float64") / float_literal(READING_WPM),
+            effort_index=combined.effort_messages + float_literal(REACTION_EFFORT) * combined.reactions_given.cast("float64"),
         )
         metrics = [m.name for m in TimeAndEnergy.metrics if not (scope_kind == "person" and m.name == "active_people")]
         return long_rows(combined, scope_kind=scope_kind, scope=combined.scope, metrics=metrics)

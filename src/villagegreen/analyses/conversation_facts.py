@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import ibis
 
 from villagegreen.analyses.framework import Inputs
-from villagegreen.analyses.inputs import contributions
+from villagegreen.analyses.inputs import contributions, json_int
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -101,7 +101,7 @@ def conversation_facts(inputs: Inputs) -> ir.Table:
 def _readers(roots: ir.Table) -> ir.IntegerValue:
     # Discourse records how many people read each post; Stack Exchange and Discourse record
     # topic views (views over-count readers: one person can view many times).
-    return roots.conv_meta["views"].int.coalesce(roots.conv_meta["view_count"].int)
+    return json_int(roots.conv_meta, "views").coalesce(json_int(roots.conv_meta, "view_count"))
 
 
 def _top_author_share(joined: ir.Table) -> ir.Table:

@@ -14,7 +14,7 @@ import ibis
 
 from villagegreen.analyses.conversation_facts import conversation_facts, is_facilitator
 from villagegreen.analyses.framework import Analysis, Finding, Grain, Inputs, Metric
-from villagegreen.analyses.inputs import MODERATION_KINDS, contributions, long_rows, period_of, union_all
+from villagegreen.analyses.inputs import MODERATION_KINDS, contributions, float_literal, long_rows, period_of, union_all
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -155,7 +155,7 @@ class Facilitation(Analysis):
         joined = written.left_join(actions, [written.period.identical_to(actions.period), written.scope == actions.scope])
         written = joined.select(
             "period", "scope", "facilitator_message_share", "facilitator_reply_share",
-            moderator_actions_per_1000=1000.0 * joined.actions.fill_null(0) / joined.member_messages,
+            moderator_actions_per_1000=float_literal(1000.0) * joined.actions.fill_null(0).cast("float64") / joined.member_messages,
         )  # fmt: skip
         share_metrics = ["facilitator_message_share", "facilitator_reply_share"] if declared else []
         conversation_metrics = ["lecture_conversations"]

@@ -16,7 +16,7 @@ import ibis
 from villagegreen.analyses.conversation_facts import conversation_facts
 from villagegreen.analyses.framework import Analysis, Finding, Grain, Inputs, Metric
 from villagegreen.analyses.health_findings import health_findings, reply_graph_rows
-from villagegreen.analyses.inputs import contributions, long_rows, period_of, union_all
+from villagegreen.analyses.inputs import contributions, float_literal, long_rows, period_of, union_all, whole_seconds
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -176,8 +176,8 @@ class Health(Analysis):
     @staticmethod
     def _conversation_measures(facts: ir.Table, scope_kind: str, column: str | None) -> ir.Table:
         scope = facts[column] if column else ibis.literal(scope_kind)
-        hours = (facts.first_other_at.epoch_seconds() - facts.opened_at.epoch_seconds()) / 3600.0
-        member_hours = (facts.first_member_at.epoch_seconds() - facts.opened_at.epoch_seconds()) / 3600.0
+        hours = (whole_seconds(facts.first_other_at) - whole_seconds(facts.opened_at)).cast("float64") / float_literal(3600.0)
+        member_hours = (whole_seconds(facts.first_member_at) - whole_seconds(facts.opened_at)).cast("float64") / float_literal(3600.0)
         within = REPLY_WINDOW_DAYS * 24
         t = facts.mutate(scope=scope, hours=hours, member_hours=member_hours)
         agg = t.group_by(["period", "scope"]).agg(
@@ -197,7 +197,7 @@ class Health(Analysis):
         )
         agg = agg.mutate(
             views_per_conversation=ibis.ifelse(agg.viewed_conversations > 0, agg.views / agg.viewed_conversations, ibis.null("float64")),
-            posters_per_100_views=ibis.ifelse(agg.views > 0, 100.0 * agg.viewed_participants / agg.views, ibis.null("float64")),
+            posters_per_100_views=ibis.ifelse(agg.views > 0, float_literal(100.0) * agg.viewed_participants.cast("float64") / agg.views, ibis.null("float64")),
         )
         metrics = [
             "conversations", "reply_coverage_7d", "member_reply_coverage_7d", "first_reply_median_hours", "first_reply_p90_hours",
@@ -232,7 +232,7 @@ class Health(Analysis):
             gap_before=t.previous_at.min(where=t.opens_period),
         )
         is_new = per_person.first_ever == per_person.first_in_period
-        reactivated = (per_person.first_in_period.epoch_seconds() - per_person.gap_before.epoch_seconds()) >= REACTIVATION_DAYS * 86400
+        reactivated = (whole_seconds(per_person.first_in_period) - whole_seconds(per_person.gap_before)) >= REACTIVATION_DAYS * 86400
         ranked = per_person.mutate(
             rank=ibis.row_number().over(group_by=[per_person.period, per_person.scope], order_by=[per_person.n.desc(), per_person.person_id]),
             is_new=is_new,

@@ -40,6 +40,26 @@ def word_count(text: ir.StringValue) -> ir.IntegerValue:
     return ibis.ifelse(stripped == "", 0, stripped.re_split(r"\s+").length()).cast("int64")
 
 
+def float_literal(value: float) -> ir.FloatingValue:
+    """A double-precision constant: Spark reads a bare ``19.0`` as a DECIMAL and rounds to 6 places."""
+    return ibis.literal(value, type="float64")
+
+
+def whole_seconds(timestamp: ir.TimestampValue) -> ir.IntegerValue:
+    """Seconds since the epoch, floored: DuckDB keeps microseconds, Spark's unix_timestamp does not."""
+    return timestamp.epoch_seconds().floor().cast("int64")
+
+
+def json_int(column: ir.Value, key: str) -> ir.IntegerValue:
+    """An integer field of a JSON ``meta`` column, on every engine.
+
+    DuckDB keeps ``meta`` as JSON, Spark reads it back from Parquet as a string; a regular
+    expression over the serialised object works on both (keys are plain identifiers here).
+    """
+    found = column.cast("string").re_extract(rf'"{key}"\s*:\s*(-?[0-9]+)', 1)
+    return found.nullif("").cast("int64")
+
+
 def people(inputs: Inputs) -> ir.Table:
     """identity id -> person id, for non-bot identities."""
     identities = inputs.tables["identities"]

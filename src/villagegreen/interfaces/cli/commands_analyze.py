@@ -37,17 +37,21 @@ def analyze_command(
     until: UntilOption = None,
     only: Annotated[list[str] | None, typer.Option("--only", help=f"Run only these analyses: {', '.join(a.name for a in ANALYSES)}.")] = None,
     include_private: IncludePrivate = False,
+    engine: Annotated[str, typer.Option("--engine", help="Where the metric expressions run: duckdb (default) or spark.")] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL (default: local mode).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run every analysis and keep the results in the store.
 
     Example: villagegreen analyze --db acme.duckdb --since 2024-01-01
+    Example: villagegreen analyze --db acme.duckdb --engine spark --spark-master spark://host:7077
     """
     settings = load_config(config)
     with Store.open(db) as store, console.status("analysing") as status:
         report = run_analyses(
             store, settings, names=only or (), since=parse_day(since, "--since"), until=parse_day(until, "--until"),
-            include_private=include_private, on_progress=lambda step: status.update(f"analysing: {step}"),
+            include_private=include_private, engine=engine, spark_master=spark_master,
+            on_progress=lambda step: status.update(f"analysing: {step}"),
         )  # fmt: skip
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))

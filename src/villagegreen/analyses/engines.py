@@ -1,0 +1,96 @@
+"""Where the analyses' ibis expressions run: DuckDB (the store itself) or Spark.
+
+The DuckDB engine reads the store's tables in place. The Spark engine exports the canonical
+tables to Parquet (a local folder, or an object-store URL the cluster can read) and points
+ibis' pyspark backend at them; the same expressions then run on the cluster, and the small
+result tables come back to be written into the store. Install with ``pip install
+'villagegreen[spark]'`` (pyspark 4.0, which runs on Java 17).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from villagegreen.analyses.inputs import CANONICAL_TABLES
+from villagegreen.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import ibis.expr.types as ir
+
+    from villagegreen.store.database import Store
+
+ENGINES = ("duckdb", "spark")
+# Small, local-friendly defaults; a real cluster's own settings win when a master URL is given.
+_SPARK_LOCAL_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+
+def duckdb_tables(store: Store) -> dict[str, ir.Table]:
+    backend = ibis.duckdb.from_connection(store.con)
+    return {name: backend.table(name) for name in CANONICAL_TABLES}
+
+
+@contextmanager
+def engine_tables(store: Store, engine: str = "duckdb", *, spark_master: str | None = None, staging: str | None = None) -> Iterator[dict[str, ir.Table]]:
+    """The canonical tables as ibis tables on ``engine``, for as long as the context is open."""
+    if engine == "duckdb":
+        yield duckdb_tables(store)
+        return
+    if engine != "spark":
+        raise ConfigError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+    with _staging_folder(staging) as folder:
+        paths = export_canonical_parquet(store, folder)
+        session = spark_session(spark_master)
+        backend = ibis.pyspark.connect(session)
+        yield {name: backend.read_parquet(path, table_name=f"vg_{name}") for name, path in paths.items()}
+
+
+def export_canonical_parquet(store: Store, folder: str) -> dict[str, str]:
+    """Writes each canonical table to ``folder/<table>.parquet``; returns the paths."""
+    paths = {}
+    for name in CANONICAL_TABLES:
+        path = f"{folder.rstrip('/')}/{name}.parquet"
+        # JSON columns go out as text: Spark has no JSON type (see inputs.json_int).
+        store.con.execute(f"COPY (SELECT * FROM {name}) TO '{path}' (FORMAT parquet)")
+        paths[name] = path
+    return paths
+
+
+def spark_session(master: str | None) -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError("the Spark engine needs pyspark: pip install 'villagegreen[spark]' (and Java 17)") from None
+    if master is None:
+        # Local mode stays on loopback instead of binding the machine's public interface.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder.appName("villagegreen").master(master or "local[2]")
+    for key, value in _SPARK_LOCAL_CONF.items():
+        if master is None or key == "spark.sql.session.timeZone":
+            builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+@contextmanager
+def _staging_folder(staging: str | None) -> Iterator[str]:
+    if staging:
+        yield staging
+        return
+    with tempfile.TemporaryDirectory(prefix="villagegreen-spark-") as folder:
+        yield folder
