@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.discord import DiscordConnector
 from villagegreen.connectors.discord.mapping import event_kind, identity_from_user, plain_text, reactions_from_entry
+from villagegreen.connectors.disentangle import ChatLine, conversation_roots, disentangle
 from villagegreen.connectors.registry import detect
 from villagegreen.connectors.reply_roots import resolve_roots
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
+from villagegreen.model import make_id
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
 from villagegreen.store.report import ImportReport
@@ -67,8 +69,28 @@ def test_real_samples_import_with_independent_counts(shared_data: Path, store: S
     assert report.source_name == "253601524398293010"  # the one server channel's guild
     assert scalar(store, "SELECT count(*) FROM messages") == len(content)
     assert scalar(store, "SELECT count(*) FROM events") == len(messages) - len(content)
-    assert scalar(store, "SELECT count(*) FROM messages WHERE reply_to_id IS NOT NULL") == len(replies)
-    assert scalar(store, "SELECT count(*) FROM conversations") == len(content) - len(replies)
+    assert scalar(store, "SELECT count(*) FROM messages WHERE reply_to_id IS NOT NULL AND (meta->>'reply_inferred') IS NULL") == len(replies)
+    # Each channel's messages are threaded as disentangle() threads the same lines here (reply
+    # links and channels read from the files; names, times and text from the store).
+    rows = {
+        r[0]: r[1:]
+        for r in store.con.execute(
+            "SELECT m.native_id, m.id, m.reply_to_id, m.conversation_id, m.sent_at, m.text, i.display_name "
+            "FROM messages m LEFT JOIN identities i ON i.id = m.author_id"
+        ).fetchall()
+    }
+    roots: dict[str, str] = {}
+    for channel in {native.partition(":")[0] for native in content}:
+        lines = []
+        for native in sorted((n for n in content if n.startswith(channel + ":")), key=lambda n: rows[n][3]):
+            ident, reply_to_id, _, sent_at, text, author = rows[native]
+            reference = content[native].get("reference")
+            target = make_id(report.source_id, "message", f"{reference.get('channelId') or channel}:{reference['messageId']}") if reference else None
+            assert reply_to_id == target or target is None
+            lines.append(ChatLine(ident, author or "", sent_at, text, reply_to=target))
+        roots |= conversation_roots(disentangle(lines))
+    assert {row[0]: row[2] for row in rows.values()} == roots
+    assert scalar(store, "SELECT count(*) FROM conversations") == len(set(roots.values()))
     assert scalar(store, "SELECT sum(count) FROM reactions") == reactions
     assert scalar(store, "SELECT count(*) FROM spaces WHERE private") == 2
     # The one reply in the group chat resolves to a message in the file, so nothing is inferred.
@@ -177,6 +199,33 @@ def test_synthetic_export_threads_events_and_reactions(store: Store) -> None:
     assert scalar(store, "SELECT sent_at FROM messages WHERE native_id = '920000000000000001:1004'") == datetime(2024, 3, 1, 8, 15, tzinfo=UTC)
     edited = json.loads(scalar(store, "SELECT meta FROM messages WHERE native_id = '920000000000000001:1003'"))
     assert edited["edited_at"] == "2024-03-01T09:12:00+00:00" and len(edited["mentions"]) == 1
+
+
+def test_flat_channel_messages_are_threaded_but_thread_starters_stay_roots(store: Store, tmp_path: Path) -> None:
+    data = json.loads(GENERAL.read_text(encoding="utf-8"))
+    entries = {e["id"]: e for e in data["messages"]}
+    mira = entries["1011"]["author"]
+    # Mira asks, Rowan answers by name a minute later (an addressed answer: the threader links
+    # it); then Mira, a minute on, starts the composting thread from a new message.
+    entries["1008"] |= {"author": mira, "timestamp": "2024-03-02T08:56:00.000+00:00", "content": "Where do I buy compost bins?", "attachments": []}
+    entries["1009"] |= {
+        "author": entries["1002"]["author"],
+        "timestamp": "2024-03-02T08:57:00.000+00:00",
+        "content": "@Mira Birch the hardware store sells compost bins",
+    }
+    entries["1011"]["timestamp"] = "2024-03-02T08:58:00.000+00:00"
+    folder = tmp_path / "export"
+    shutil.copytree(EXPORT, folder)
+    (folder / GENERAL.name).write_text(json.dumps(data), encoding="utf-8")
+    imp(store, folder)
+    rows = {r[0]: r[1:] for r in store.con.execute("SELECT native_id, id, conversation_id, reply_to_id, meta->>'reply_inferred' FROM messages").fetchall()}
+    question, answer, starter = (rows[f"920000000000000001:{n}"] for n in ("1008", "1009", "1011"))
+    assert answer[1:] == (question[0], question[0], "true")
+    # The starter follows Mira's own question within minutes, yet its thread's file hangs the
+    # thread off it, so it stays a root and the thread stays one conversation.
+    assert starter[1:] == (starter[0], None, None)
+    assert {v[1] for k, v in rows.items() if k.startswith("960000000000000001:")} == {starter[0]}
+    assert scalar(store, "SELECT count(*) FROM conversations WHERE id = ?", starter[0]) == 1
 
 
 def test_include_private_imports_the_dm_as_a_private_space(store: Store) -> None:

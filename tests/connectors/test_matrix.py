@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from villagegreen.connectors.base import ReadContext
+from villagegreen.connectors.disentangle import ChatLine, conversation_roots, disentangle
 from villagegreen.connectors.matrix import MatrixConnector
 from villagegreen.connectors.matrix.files import RoomInput, looks_like_matrix
 from villagegreen.connectors.matrix.mapping import message_text, parse_time, redaction_target, strip_reply_fallback
@@ -83,12 +84,35 @@ def test_pages_import_with_independent_counts_and_structure(store: Store) -> Non
     assert report.connector == "matrix"
     assert report.source_name == "!commons:example.org"
     assert scalar(store, "SELECT count(*) FROM messages") == len(messages) == 10
-    assert scalar(store, "SELECT count(*) FROM conversations") == len(set(roots.values()))
-    assert scalar(store, "SELECT count(*) FROM messages WHERE reply_to_id IS NOT NULL") == sum(r != e for e, r in roots.items())
+    recorded = "SELECT count(*) FROM messages WHERE reply_to_id IS NOT NULL AND (meta->>'reply_inferred') IS NULL"
+    assert scalar(store, recorded) == sum(r != e for e, r in roots.items())
     assert scalar(store, "SELECT count(*) FROM events") == sum("state_key" in e for e in events)
     rows = {r[0]: r[1:] for r in store.con.execute("SELECT native_id, id, conversation_id, reply_to_id, text, kind, meta FROM messages").fetchall()}
-    for event_id, root in roots.items():
+    # The rest is disentangled: the room's timeline (thread messages are not in it, thread
+    # roots stay roots) threaded here by disentangle() with the links read from the events.
+    names = dict(store.con.execute("SELECT id, display_name FROM identities").fetchall())
+    authors = dict(store.con.execute("SELECT native_id, author_id FROM messages").fetchall())
+    in_threads = {e for e, m in messages.items() if m["content"].get("m.relates_to", {}).get("rel_type") == "m.thread"}
+    thread_roots = {messages[e]["content"]["m.relates_to"]["event_id"] for e in in_threads}
+    order = sorted(messages, key=lambda e: (messages[e]["origin_server_ts"], e))
+    lines = [
+        ChatLine(
+            e,
+            names[authors[e]],
+            datetime.fromtimestamp(messages[e]["origin_server_ts"] / 1000, tz=UTC),
+            rows[e][3],
+            reply_to=roots[e] if roots[e] != e else (e if e in thread_roots else None),
+        )
+        for e in order
+        if e not in in_threads
+    ]
+    parents = disentangle(lines) | {e: roots[e] for e in in_threads}
+    final = conversation_roots(parents)
+    assert scalar(store, "SELECT count(*) FROM conversations") == len({r for r in final.values() if r in messages})
+    for event_id, root in final.items():
         assert rows[event_id][1] == rows[root][0], event_id
+        inferred = parents[event_id] not in (event_id, roots[event_id])
+        assert json.loads(rows[event_id][5] or "{}").get("reply_inferred", False) is inferred, event_id
     assert rows["$m2"][2] == rows["$m1"][0]  # a reply
     assert rows["$m9"][1:3] == (rows["$m1"][0], rows["$m2"][0])  # a reply to a reply joins the first message's conversation
     assert rows["$m4"][1:3] == (rows["$m3"][0], rows["$m3"][0])  # thread fallback reply: answers the root

@@ -13,12 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from villagegreen.connectors.base import ReadContext
+from villagegreen.connectors.disentangle import ChatLine, conversation_roots, disentangle
 from villagegreen.connectors.registry import detect
 from villagegreen.connectors.telegram import TelegramConnector
 from villagegreen.connectors.telegram.mapping import flatten_text, is_private, media_meta, parse_time, placeholder
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, ItemError
-from villagegreen.model import Conversation, Event, Message, Skipped
+from villagegreen.model import Conversation, Event, Message, Skipped, make_id
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
 from villagegreen.store.report import ImportReport
@@ -62,10 +63,35 @@ def test_real_samples_import_with_independent_counts(shared_data: Path, store: S
     assert report.source_name == str(chat["id"])
     assert scalar(store, "SELECT count(*) FROM messages") == len(said)
     assert scalar(store, "SELECT count(*) FROM events") == len(service)
-    assert scalar(store, "SELECT count(*) FROM messages WHERE reply_to_id IS NOT NULL") == len(replies)
+    assert scalar(store, "SELECT count(*) FROM messages WHERE reply_to_id IS NOT NULL AND (meta->>'reply_inferred') IS NULL") == len(replies)
     assert scalar(store, "SELECT count(*) FROM conversations WHERE meta->>'inferred' = 'true'") == len(
         {e["reply_to_message_id"] for e in replies if e["reply_to_message_id"] not in ids}
     )
+
+    # Every recorded reply link is kept; the rest are threaded as disentangle() threads the
+    # same lines here (links read from the file; times, text and names from the store).
+    def store_id(message_id: object) -> str:
+        return make_id(report.source_id, "message", f"{chat['id']}:{message_id}")
+
+    rows = {
+        r[0]: r[1:]
+        for r in store.con.execute(
+            "SELECT m.id, m.reply_to_id, m.conversation_id, m.sent_at, m.text, i.display_name FROM messages m LEFT JOIN identities i ON i.id = m.author_id"
+        ).fetchall()
+    }
+    service_ids = {e["id"] for e in service}
+    lines = []
+    for e in sorted(said, key=lambda e: rows[store_id(e["id"])][2]):
+        ident, target = store_id(e["id"]), e.get("reply_to_message_id")
+        reply_to_id, _, sent_at, text, author = rows[ident]
+        if target is not None and target not in service_ids:
+            assert reply_to_id == store_id(target)
+        # A reply to a service message (a welcome) stays a root: a self link says so.
+        recorded = ident if target in service_ids else (store_id(target) if target is not None else None)
+        lines.append(ChatLine(ident, author or "", sent_at, text, reply_to=recorded))
+    roots = conversation_roots(disentangle(lines))
+    assert {ident: row[1] for ident, row in rows.items()} == roots
+    assert scalar(store, "SELECT count(*) FROM conversations WHERE (meta->>'inferred') IS NULL") == len({root for root in roots.values() if root in rows})
     assert scalar(store, "SELECT count(*) FROM identities") == len(authors)
     assert scalar(store, "SELECT count(*) FROM spaces WHERE private") == 1  # personal chat and private supergroup alike
     assert dict(store.con.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall()) == {
@@ -158,7 +184,14 @@ def test_synthetic_chat_threads_events_media_and_reactions(store: Store) -> None
     reactions = store.con.execute("SELECT kind, identity_id IS NULL, count, reacted_at FROM reactions ORDER BY kind, identity_id NULLS LAST").fetchall()
     assert [(k, anonymous, n) for k, anonymous, n, _ in reactions] == [("5431", True, 1), ("👍", False, 1), ("👍", False, 1), ("👍", True, 1)]
     assert reactions[1][3] is not None
-    assert scalar(store, "SELECT count(*) FROM conversations") == 5 + 1  # roots 4, 7, 10, 11, 12 and one inferred
+    # No reply links on 10, 11, 12: 10 and 11 come minutes after their own authors' last
+    # messages (6 and 7), so they continue those; 12 comes over an hour after anything, beyond
+    # the threader's window, so it starts a conversation. Roots 4, 7, 12 and one inferred.
+    assert rows["1200000001:10"][1:3] == (root, rows["1200000001:6"][0])
+    assert rows["1200000001:11"][1:3] == (rows["1200000001:7"][0], rows["1200000001:7"][0])
+    assert rows["1200000001:12"][1:3] == (rows["1200000001:12"][0], None)
+    assert all(json.loads(rows[f"1200000001:{n}"][4])["reply_inferred"] is True for n in (10, 11))
+    assert scalar(store, "SELECT count(*) FROM conversations") == 3 + 1
     assert dict(store.con.execute("SELECT native_id, display_name FROM identities").fetchall()) == {
         "user5001": "Juno Reed",
         "user5002": "Ola Fern",

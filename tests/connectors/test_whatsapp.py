@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from villagegreen.connectors.base import ReadContext
+from villagegreen.connectors.disentangle import ChatLine, conversation_roots, disentangle
 from villagegreen.connectors.registry import detect
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.connectors.whatsapp.connector import PRIVATE_REASON, WhatsAppConnector
@@ -179,7 +180,7 @@ def test_android_group_fixture_maps_messages_events_and_identities() -> None:
     records = read_all(DATA / "WhatsApp Chat with Garden Circle.txt")
     messages = of_type(records, Message)
     assert len(messages) == 8
-    assert all(m.conversation_id == m.id and m.reply_to_id is None and m.sent_at.tzinfo is UTC for m in messages)
+    assert all(m.sent_at.tzinfo is UTC for m in messages)
     welcome = messages[0]
     assert welcome.text.startswith("Welcome everyone! Plan for Saturday:\n- bring gloves") and welcome.text.endswith("gate code is 1234")
     # Two identical messages in the same minute get distinct, order-based ids.
@@ -197,8 +198,15 @@ def test_android_group_fixture_maps_messages_events_and_identities() -> None:
     # The number appears nowhere but in the handle (and the verbatim raw lines).
     canonical = [r for r in records if not isinstance(r, RawItem | Identity)]
     assert "900123" not in repr(canonical)
+    # No reply links in the export: conversations are what the disentangler, run here on the
+    # same lines, makes of them; inferred links are flagged and roots have none.
+    names = {i.id: i.handle or i.display_name for i in of_type(records, Identity)}
+    roots = conversation_roots(disentangle([ChatLine(m.id, names[m.author_id or ""], m.sent_at, m.text) for m in messages]))
+    assert [m.conversation_id for m in messages] == [roots[m.id] for m in messages]
+    assert all((m.reply_to_id is None) == (m.conversation_id == m.id) == ("reply_inferred" not in m.meta) for m in messages)
     titles = {c.id: c.title for c in of_type(records, Conversation)}
-    assert len(titles) == 8 and titles[welcome.id] is not None and len(titles[welcome.id] or "") <= 80
+    assert set(titles) == set(roots.values()) and 1 < len(titles) < 8
+    assert titles[welcome.id] is not None and len(titles[welcome.id] or "") <= 80
 
 
 def test_ios_folder_zip_and_file_agree(tmp_path: Path) -> None:

@@ -168,9 +168,19 @@ def test_events_are_not_messages(synthetic: Records) -> None:
 def test_threads(synthetic: Records) -> None:
     root = synthetic.message("C1", ROOT_TS)
     assert root.conversation_id == root.id and root.reply_to_id is None
-    replies = [m for m in synthetic.of(Message) if m.conversation_id == root.id and m.id != root.id]
+    replies = [m for m in synthetic.of(Message) if m.conversation_id == root.id and m.id != root.id and "reply_inferred" not in m.meta]
     assert sorted(m.text for m in replies) == ["Also sent to the channel", "Late reply", "Thanks!"]
     assert all(m.reply_to_id == root.id for m in replies)
+    # Messages that joined a conversation by inference are top-level ones (no thread_ts in the fixture).
+    inferred = [m for m in synthetic.of(Message) if "reply_inferred" in m.meta]
+    threaded = set()
+    for day in SYNTHETIC.glob("*/*.json"):
+        try:
+            entries = json.loads(day.read_text())
+        except json.JSONDecodeError:
+            continue  # the fixture's deliberately broken day file
+        threaded |= {e.get("ts") for e in entries if isinstance(e, dict) and e.get("thread_ts") not in (None, e.get("ts"))}
+    assert inferred and all(m.native_id.partition(":")[2] not in threaded and m.reply_to_id is not None for m in inferred)
     broadcast = synthetic.message("C1", "1577837100.000100")
     assert broadcast.meta["broadcast"] is True
     conversations = {c.id: c for c in synthetic.of(Conversation)}

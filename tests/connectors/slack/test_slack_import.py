@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.connectors.slack.disentangled import stream_roots
 from villagegreen.connectors import registry
 from villagegreen.connectors.slack.connector import PRIVATE_REASON
 from villagegreen.store import Store
@@ -46,7 +47,11 @@ def test_import_is_detected_idempotent_and_keeps_private_out(store: Store, slack
     assert first.connector == "slack" and first.source_name == "T0TEST"
     assert first.kind("messages").new == 10
     assert first.kind("events").new == 3
-    assert first.kind("conversations").new == 7  # 6 roots + 1 inferred for a root older than the export
+    # The channel streams' roots, one conversation hanging off a join event, and one inferred
+    # by the store for a root older than the export.
+    assert first.kind("conversations").new == len(stream_roots(store)) + 1 + 1
+    assert count(store, "SELECT count(*) FROM conversations WHERE (meta->>'root') = 'event'") == 1
+    assert count(store, "SELECT count(*) FROM conversations WHERE (meta->>'inferred') = 'true'") == 1
     assert first.skipped[("space", PRIVATE_REASON)] == 4
     assert count(store, "SELECT count(*) FROM spaces WHERE private") == 0
     assert count(store, "SELECT count(*) FROM messages WHERE text LIKE '%private words%' OR text LIKE '%secret%'") == 0
@@ -89,10 +94,11 @@ def test_olake_counts_match_the_raw_files(shared_data: Path, store: Store, slack
     assert count(store, "SELECT count(*) FROM messages") == len(said) == 302
     assert count(store, "SELECT count(*) FROM events") == len(events) == 2
     assert count(store, "SELECT count(DISTINCT author_id) FROM messages") == len({e["user"] for e in said}) == 40
-    assert count(store, "SELECT count(DISTINCT conversation_id) FROM messages WHERE reply_to_id IS NOT NULL") == 29
+    assert count(store, "SELECT count(DISTINCT conversation_id) FROM messages WHERE reply_to_id IS NOT NULL AND (meta->>'reply_inferred') IS NULL") == 29
     replies = [e for e in said if e.get("thread_ts") and e["thread_ts"] != e["ts"]]
-    assert count(store, "SELECT count(*) FROM messages WHERE reply_to_id IS NOT NULL") == len(replies)
-    assert count(store, "SELECT count(*) FROM conversations") == len(said) - len(replies)
+    recorded = "SELECT count(*) FROM messages WHERE reply_to_id IS NOT NULL AND (meta->>'reply_inferred') IS NULL"
+    assert count(store, recorded) == len(replies)
+    assert count(store, "SELECT count(*) FROM conversations") == len(stream_roots(store)) < len(said) - len(replies)
     assert count(store, "SELECT sum(count) FROM reactions") == sum(r["count"] for e in said for r in e.get("reactions", []))
     assert count(store, "SELECT count(*) FROM messages WHERE meta->>'edited_at' IS NOT NULL") == sum(1 for e in said if e.get("edited"))
     assert count(store, "SELECT count(*) FROM identities") == len(json.loads((export / "users.json").read_text()))

@@ -2,7 +2,9 @@
 
 Each file is parsed whole with ``json.loads`` (DCE writes one JSON document per channel, so
 there is nothing to stream by without a streaming parser; a channel of a million messages
-takes a few GB of memory: a known limit). Reply chains are resolved within each file.
+takes a few GB of memory: a known limit). Reply chains are resolved within each file; in a
+channel (not a thread's file, which is one conversation) the messages that reply to nothing
+get their conversations from flat-channel disentanglement.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import Any
 
 from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.discord import mapping as m
+from villagegreen.connectors.disentangle import thread_messages
 from villagegreen.connectors.reply_roots import resolve_roots
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, ItemError
-from villagegreen.model import Conversation, Identity, Record, Skipped
+from villagegreen.model import Conversation, Identity, Message, Record, Skipped
 
 # DCE writes "guild" as the first key and "channel" right after it.
 _DCE_HEAD = re.compile(rb'^(?:\xef\xbb\xbf)?\s*\{\s*"guild"\s*:\s*\{')
@@ -67,6 +70,8 @@ class ExportReader:
         self.authors: set[str] = set()
         self.others: dict[str, Identity] = {}
         self.channel_names: dict[str, str] = {}
+        # Authors' names as members see them (identity id -> name), for the disentangler's cues.
+        self.names: dict[str, str] = {}
 
     def read(self) -> Iterator[Record]:
         names = json_names(self.tree)
@@ -106,16 +111,36 @@ class ExportReader:
         yield space
         entries, parents, events = self._index(messages, channel_id, where)
         yield from (skip for skip in entries if isinstance(skip, Skipped))
-        roots = self._roots(parents, entries, channel if channel.get("type") in m.THREAD_CHANNEL_TYPES else None)
+        thread = channel if channel.get("type") in m.THREAD_CHANNEL_TYPES else None
+        roots = self._roots(parents, entries, thread)
+        # Held until the channel is threaded (a thread's file is one conversation already).
+        held: list[Record] = []
         for item in entries:
             if isinstance(item, Skipped):
                 continue
             native_id, entry, kind = item
             try:
-                yield from self._entry(entry, native_id, kind, space.id, roots, parents, events)
+                held.extend(self._entry(entry, native_id, kind, space.id, roots, parents, events))
             except (ItemError, KeyError, TypeError, AttributeError) as error:
                 reason = str(error) if isinstance(error, ItemError) else f"unexpected shape ({type(error).__name__})"
                 yield Skipped("message", f"malformed message: {reason}", f"{where} id={entry.get('id')}")
+        messages = [record for record in held if isinstance(record, Message)]
+        if thread is None:
+            yield from self._thread(messages)
+        else:
+            yield from (Conversation.opened_by(message) for message in messages if message.conversation_id == message.id)
+        yield from held
+
+    def _thread(self, messages: list[Message]) -> list[Conversation]:
+        """Conversations of a flat channel: reply chains kept, the other messages disentangled.
+
+        A message a thread was started from (``meta.thread``) stays a root, because its thread's
+        file hangs the whole thread off it; so does a reply to a system message (a welcome).
+        """
+        names = {identity.id: identity.display_name for identity in self.others.values()}
+        names.update(self.names)
+        fixed = {message.id for message in messages if "thread" in message.meta or "reply_to_event" in message.meta}
+        return thread_messages(messages, names, keep_roots=fixed)
 
     def _index(
         self, messages: list[Any], channel_id: str, where: str
@@ -190,8 +215,6 @@ class ExportReader:
         reactions = m.reactions_from_entry(self.context, entry, native_id=native_id)
         yield from self._people(entry)
         yield self.connector.raw(self.context, "message", native_id, entry)
-        if root == native_id:
-            yield Conversation.opened_by(message)
         yield message
         yield from reactions
 
@@ -205,8 +228,10 @@ class ExportReader:
         author = entry.get("author")
         found: list[Identity] = []
         if isinstance(author, Mapping) and author.get("id") and str(author["id"]) not in self.authors:
-            found.append(m.identity_from_user(self.context, author))
+            identity = m.identity_from_user(self.context, author)
+            found.append(identity)
             self.authors.add(str(author["id"]))
+            self.names[identity.id] = identity.display_name
         users: list[Any] = list(entry.get("mentions") or [])
         for reaction in entry.get("reactions") or []:
             if isinstance(reaction, Mapping):

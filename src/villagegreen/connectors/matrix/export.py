@@ -5,8 +5,9 @@ rewrites its original, an ``m.room.redaction`` (or ``unsigned.redacted_because``
 target, and an ``m.reaction`` attaches to a message. Conversations: a thread (``rel_type:
 m.thread``) is one conversation rooted at its thread root; outside threads a reply chain
 (``m.in_reply_to``) is rooted at its first message (see
-:func:`~villagegreen.connectors.reply_roots.resolve_roots`); every other message is its own
-conversation (a later disentangler groups flat chatter).
+:func:`~villagegreen.connectors.reply_roots.resolve_roots`); every other message gets its
+conversation from flat-channel disentanglement
+(:func:`~villagegreen.connectors.disentangle.thread_messages`) over the whole room.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from villagegreen.connectors.base import Connector, ReadContext
+from villagegreen.connectors.disentangle import thread_messages
 from villagegreen.connectors.matrix import mapping as m
 from villagegreen.connectors.matrix.files import RoomInput
 from villagegreen.connectors.matrix.rooms import RoomState, resolve_state, space_for
 from villagegreen.connectors.reply_roots import resolve_roots
 from villagegreen.errors import ItemError
-from villagegreen.model import Conversation, Identity, Record, Skipped
+from villagegreen.model import Conversation, Identity, Message, Record, Skipped
 
 PRIVATE_SKIP = "private room skipped (use --include-private)"
 ENCRYPTED_SKIP = "encrypted event (export from a client that holds the keys: Element's export decrypts)"
@@ -54,13 +56,29 @@ class RoomReader:
         yield space
         self._classify()
         roots = resolve_roots(self._parents())
+        # Held until the room is threaded: messages outside threads and reply chains get their
+        # conversations from flat-channel disentanglement over the whole room.
+        held: list[Record] = []
         for event in self.events:
             where = f"{self.room.room_id} {event['event_id']}"
             try:
-                yield from self._event(event, space.id, roots)
+                held.extend(self._event(event, space.id, roots))
             except (ItemError, KeyError, TypeError, ValueError, AttributeError) as error:
                 reason = str(error) if isinstance(error, ItemError) else f"unexpected shape ({type(error).__name__})"
                 yield Skipped("message" if event.get("type") in MESSAGE_TYPES else "event", f"malformed event: {reason}", where)
+        yield from self._thread([record for record in held if isinstance(record, Message)])
+        yield from held
+
+    def _thread(self, messages: list[Message]) -> list[Conversation]:
+        """Conversations for the room: threads and reply chains kept, the other messages disentangled.
+
+        Messages inside a thread are not in the room's timeline, so they are never a parent; a
+        thread root stays a root (its thread is one conversation), though a later message may join it.
+        """
+        in_threads = {message.id for message in messages if "thread_root" in message.meta}
+        thread_roots = {str(message.meta["thread_root"]) for message in messages if "thread_root" in message.meta}
+        names = {person.id: person.display_name for person in self.people.values()}
+        return thread_messages(messages, names, keep_roots=thread_roots, off_stream=in_threads)
 
     def _classify(self) -> None:
         for event in self.events:
@@ -131,8 +149,6 @@ class RoomReader:
         yield self.connector.raw(self.context, "event", event_id, event)
         if edit is not None:
             yield self.connector.raw(self.context, "event", edit["event_id"], edit)
-        if root == event_id:
-            yield Conversation.opened_by(message)
         yield message
 
     def _latest_edit(self, event: Mapping[str, Any]) -> Mapping[str, Any] | None:

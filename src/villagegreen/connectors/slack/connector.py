@@ -4,6 +4,7 @@ What it yields, in order: the spaces (public channels; private channels, DMs and
 with ``include_private``), then for each space its messages, conversations, reactions and
 events day by day, then every identity. Private spaces that are not imported are reported as
 skipped, one note per space and one per day file, and their day files are never opened.
+Unthreaded channel messages are grouped into conversations by :mod:`.threading`.
 A folder of day files that no listing names is skipped too: it might be a DM or a private
 channel whose listing is missing, and guessing wrong would leak it.
 """
@@ -30,6 +31,7 @@ from villagegreen.connectors.slack.mapping import (
     message_native_id,
     parse_ts,
 )
+from villagegreen.connectors.slack.threading import thread_space
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import ItemError
 from villagegreen.model import Conversation, Record, Skipped
@@ -92,7 +94,7 @@ class SlackExportConnector(Connector):
             yield Skipped("space", UNLISTED_REASON, folder)
         for space in imported:
             if space.folder is not None:
-                yield from self._read_space(export, space, people, context)
+                yield from thread_space(self._read_space(export, space, people, context), people, context)
         yield from people.identities(context)
 
     def _read_space(self, export: SlackExport, space: PlannedSpace, people: Directory, context: ReadContext) -> Iterator[Record]:

@@ -52,6 +52,16 @@ class Directory:
         unlisted = self._unlisted.get(user_id)
         return unlisted.display_name if unlisted else None
 
+    def names_by_identity(self, context: ReadContext) -> dict[str, str]:
+        """Every account's display name keyed by its identity id (for disentanglement's name cues)."""
+        names = {context.id("identity", user_id): name for user_id, name in self._names.items()}
+        names.update((context.id("identity", native_id), self._unlisted_name(native_id, seen)) for native_id, seen in self._unlisted.items())
+        return names
+
+    def _unlisted_name(self, native_id: str, seen: _Unlisted) -> str:
+        # A bot known only by its id takes the name an "added an integration" notice gave it.
+        return self._bot_names.get(native_id, seen.display_name) if seen.display_name == native_id else seen.display_name
+
     def channel_name(self, channel_id: str) -> str | None:
         return self._channel_names.get(channel_id)
 
@@ -118,7 +128,7 @@ class Directory:
                 id=context.id("identity", native_id),
                 source_id=context.source_id,
                 native_id=native_id,
-                display_name=self._bot_names.get(native_id, seen.display_name) if seen.display_name == native_id else seen.display_name,
+                display_name=self._unlisted_name(native_id, seen),
                 handle=seen.handle,
                 is_bot=seen.is_bot,
                 meta={"unlisted": True, "kind": seen.kind},

@@ -130,6 +130,9 @@ class SlackExport:
             entries = json.loads(self.tree.read_bytes(name))
         except (ValueError, UnicodeDecodeError) as error:
             raise ItemError(f"not valid JSON ({error})") from error
+        except RecursionError:
+            # json raises this, not ValueError, for arrays nested thousands deep (hostile input).
+            raise ItemError("not valid JSON (nested too deeply)") from None
         if not isinstance(entries, list):
             raise ItemError(f"expected a JSON array of messages, found {type(entries).__name__}")
         return entries
@@ -161,6 +164,8 @@ class SlackExport:
             loaded = json.loads(self.tree.read_bytes(name))
         except (ValueError, UnicodeDecodeError) as error:
             raise InputError(f"{self.tree.describe(name)}: not valid JSON ({error}); re-export the workspace") from error
+        except RecursionError:
+            raise InputError(f"{self.tree.describe(name)}: not valid JSON (nested too deeply); re-export the workspace") from None
         if not isinstance(loaded, list):
             raise InputError(f"{self.tree.describe(name)}: expected a JSON array, found {type(loaded).__name__}; re-export the workspace")
         entries = [entry for entry in loaded if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"]]

@@ -39,6 +39,7 @@ from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.slack.directory import Directory
 from villagegreen.connectors.slack.export import Listing, PlannedSpace
 from villagegreen.connectors.slack.mapping import map_space, message_native_id, parse_ts
+from villagegreen.connectors.slack.threading import thread_space
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, ItemError
 from villagegreen.model import Event, JsonDict, Record, Skipped
@@ -130,7 +131,7 @@ def read(connector: SlackExportConnector, tree: SourceTree, context: ReadContext
         space = PlannedSpace({"id": channel, "name": name}, channel, name, _LISTING, private, channel)
         yield connector.raw(context, "channel", channel, space.entry)
         yield map_space(space.entry, "group_dm" if channel[0] == "D" else "channel", private, name, context)
-        yield from _read_channel(connector, tree, log, space, people, context)
+        yield from thread_space(_read_channel(connector, tree, log, space, people, context), people, context)
     yield from people.identities(context)
 
 

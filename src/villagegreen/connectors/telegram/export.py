@@ -2,7 +2,9 @@
 
 The file is parsed whole with ``json.loads`` (it is one JSON document; a chat of a million
 messages needs a few GB of memory: a known limit). The parsed document is kept for the
-connector instance's lifetime because ``source_key`` and ``read`` both need it.
+connector instance's lifetime because ``source_key`` and ``read`` both need it. Reply links
+(``reply_to_message_id``) are kept; each chat's other messages get their conversations from
+flat-channel disentanglement (:func:`~villagegreen.connectors.disentangle.thread_messages`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from villagegreen.connectors.base import Connector, ReadContext
+from villagegreen.connectors.disentangle import thread_messages
 from villagegreen.connectors.reply_roots import resolve_roots
 from villagegreen.connectors.telegram import mapping as m
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, ItemError
-from villagegreen.model import Conversation, Identity, Record, Skipped
+from villagegreen.model import Identity, Message, Record, Skipped
 
 SNIFF_BYTES = 4096
 SNIFF_FILES = 3
@@ -149,12 +152,21 @@ class ExportReader:
             if parent in events:
                 parents[native_id] = None
         roots = resolve_roots(parents)
+        # Held until the chat is threaded: messages without a reply link get their conversation
+        # from flat-channel disentanglement over the whole chat.
+        held: list[Record] = []
         for native_id, entry in entries:
             try:
-                yield from self._entry(entry, native_id, space.id, roots, parents, events)
+                held.extend(self._entry(entry, native_id, space.id, roots, parents, events))
             except (ItemError, KeyError, TypeError, AttributeError, ValueError) as error:
                 reason = str(error) if isinstance(error, ItemError) else f"unexpected shape ({type(error).__name__})"
                 yield Skipped("message", f"malformed message: {reason}", f"{where} id={entry.get('id')}")
+        messages = [record for record in held if isinstance(record, Message)]
+        names = {person.id: person.display_name for person in self.people.values()}
+        # A reply to a service message (a welcome) stays the start of its own conversation.
+        welcomes = {message.id for message in messages if "reply_to_event" in message.meta}
+        yield from thread_messages(messages, names, keep_roots=welcomes)
+        yield from held
 
     def _entry(
         self, entry: Mapping[str, Any], native_id: str, space_id: str, roots: dict[str, str], parents: dict[str, str | None], events: set[str]
@@ -179,8 +191,6 @@ class ExportReader:
         if replied not in (None, "") and (target := f"{native_id.partition(':')[0]}:{replied}") in events:
             message.meta["reply_to_event"] = self.context.id("event", target)
         yield self.connector.raw(self.context, "message", native_id, entry)
-        if root == native_id:
-            yield Conversation.opened_by(message)
         yield message
         yield from reactions
 

@@ -34,7 +34,9 @@ _MEDIA_KEYS = ("photo", "file", "poll", "location_information", "contact_informa
 
 
 def is_private(chat: Mapping[str, Any]) -> bool:
-    return chat.get("type") not in PUBLIC_CHAT_TYPES
+    # A damaged file can hold a list or object here, which a set lookup would raise on.
+    kind = chat.get("type")
+    return not (isinstance(kind, str) and kind in PUBLIC_CHAT_TYPES)
 
 
 def chat_native_id(chat: Mapping[str, Any]) -> str:

@@ -2,7 +2,9 @@
 
 A chat is read whole (exports are text, megabytes at most), parsed into stamped entries, and
 only then mapped, because the date order of every stamp depends on all the others. Chats are
-private by nature, so nothing is imported unless the user asks for private spaces.
+private by nature, so nothing is imported unless the user asks for private spaces. Exports
+record no replies, so each chat's conversations come from flat-channel disentanglement
+(:func:`~villagegreen.connectors.disentangle.thread_messages`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from villagegreen.connectors.base import Connector, ReadContext
+from villagegreen.connectors.disentangle import thread_messages
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.connectors.whatsapp.export import Chat, chat_names, decode, head_lines, parse_chat, starts_like_chat, timestamp
 from villagegreen.connectors.whatsapp.mapping import (
@@ -26,7 +29,7 @@ from villagegreen.connectors.whatsapp.mapping import (
     split_entry,
 )
 from villagegreen.errors import InputError
-from villagegreen.model import Conversation, JsonDict, Record, Skipped, SpaceKind
+from villagegreen.model import JsonDict, Message, Record, Skipped, SpaceKind
 
 PRIVATE_REASON = "WhatsApp chats are private; use --include-private to import"
 _EXPORT_NAME = re.compile(r"^WhatsApp Chat(?: with| -) (?P<chat>.+)$")
@@ -135,6 +138,7 @@ class WhatsAppConnector(Connector):
         for person in authors.values():
             yield identity_record(context, person)
         seen: Counter[tuple[str, str]] = Counter()
+        messages: list[Message] = []
         for entry, sent_at, author, text, system in parsed:
             stamp = sent_at.isoformat()
             if system is not None:
@@ -153,6 +157,7 @@ class WhatsAppConnector(Connector):
             if "attachment" in message_meta:
                 message_meta["attachment_included"] = folder + message_meta["attachment"] in members
             yield self.raw(context, "message", native_id, {"line": entry.lines, "file": name})
-            message = message_record(context, native_id, space.id, author, sent_at, shown, message_meta)
-            yield Conversation.opened_by(message)
-            yield message
+            messages.append(message_record(context, native_id, space.id, author, sent_at, shown, message_meta))
+        # Exports record no replies: conversations are inferred over the whole chat once it is read.
+        yield from thread_messages(messages, {context.id("identity", identity_key(person)): person for person in authors.values()})
+        yield from messages

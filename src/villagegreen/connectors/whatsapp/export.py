@@ -35,6 +35,9 @@ SUPPORTED = (
     "with / . or - between day, month and year (or YYYY-MM-DD), 12h (AM/PM) or 24h clocks, optional seconds"
 )
 _MAX_BAD_SHARE = 0.1  # more replacement characters than this and the file is not text at all
+# WhatsApp caps a message at 65,536 characters; a line 16 times that is not from an export, and
+# refusing it early keeps a hostile 100 MB line from costing seconds per regular expression.
+MAX_LINE_CHARS = 1024**2
 
 
 @dataclass(slots=True)
@@ -113,6 +116,11 @@ def parse_chat(text: str, where: str, replaced: bool = False) -> Chat:
     entries: list[Entry] = []
     preamble = 0
     for number, line in enumerate(text.split("\n"), 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise InputError(
+                f"{where}: line {number} is {len(line):,} characters long, far beyond WhatsApp's 65,536-character limit; "
+                "this is not an unmodified chat export: export the chat again"
+            )
         entry = stamp_entry(line, number)
         if entry is not None:
             entries.append(entry)

@@ -20,7 +20,8 @@ from villagegreen.model import Event, Identity, JsonDict, Message, Space, SpaceK
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _PHONE = re.compile(r"^\+?\d[\d \-().\u00a0]{5,}\d$")
 _PHONE_IN_TEXT = re.compile(r"\+?\d[\d \-()\u00a0]{6,}\d")
-_ACTOR = r"(?P<actor>[^:\n]+?)"
+# Bounded: names are short, and an unbounded lazy run costs seconds on a hostile 100 MB line.
+_ACTOR = r"(?P<actor>[^:\n]{1,200}?)"
 _SYSTEM: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.I))
     for kind, pattern in (
@@ -185,8 +186,8 @@ def message_record(context: ReadContext, native_id: str, space_id: str, author: 
         id=message_id,
         source_id=context.source_id,
         native_id=native_id,
-        # WhatsApp exports carry no reply links: every message is its own thread root until
-        # flat-channel disentanglement regroups them.
+        # WhatsApp exports carry no reply links: each message starts as its own root; the
+        # connector then regroups the chat with flat-channel disentanglement.
         conversation_id=message_id,
         reply_to_id=None,
         space_id=space_id,
