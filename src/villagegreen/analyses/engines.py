@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
-from villagegreen.analyses.inputs import CANONICAL_TABLES
+from villagegreen.analyses.inputs import ANALYSIS_TABLES
 from villagegreen.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ _SPARK_LOCAL_CONF = {
 
 def duckdb_tables(store: Store) -> dict[str, ir.Table]:
     backend = ibis.duckdb.from_connection(store.con)
-    return {name: backend.table(name) for name in CANONICAL_TABLES}
+    return {name: backend.table(name) for name in ANALYSIS_TABLES}
 
 
 @contextmanager
@@ -60,9 +60,9 @@ def engine_tables(store: Store, engine: str = "duckdb", *, spark_master: str | N
 
 
 def export_canonical_parquet(store: Store, folder: str) -> dict[str, str]:
-    """Writes each canonical table to ``folder/<table>.parquet``; returns the paths."""
+    """Writes each table the analyses read to ``folder/<table>.parquet``; returns the paths."""
     paths = {}
-    for name in CANONICAL_TABLES:
+    for name in ANALYSIS_TABLES:
         path = f"{folder.rstrip('/')}/{name}.parquet"
         # JSON columns go out as text: Spark has no JSON type (see inputs.json_int).
         store.con.execute(f"COPY (SELECT * FROM {name}) TO '{path}' (FORMAT parquet)")

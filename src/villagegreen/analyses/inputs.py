@@ -23,6 +23,8 @@ NON_CONTRIBUTION_KINDS = ("moderator_action", "small_action", "whisper", "system
 MODERATION_KINDS = ("moderator_action",)
 
 CANONICAL_TABLES = ("messages", "identities", "spaces", "conversations", "reactions", "events")
+# What analyses may read: the canonical model plus derived per-message labels (dialogue acts).
+ANALYSIS_TABLES = (*CANONICAL_TABLES, "message_acts")
 
 _GRAIN_UNITS = {"week": "W", "month": "M"}
 

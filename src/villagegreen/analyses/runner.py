@@ -18,17 +18,19 @@ import ibis
 import pyarrow as pa
 
 from villagegreen.analyses.activity import TimeAndEnergy
+from villagegreen.analyses.acts_store import label_store
 from villagegreen.analyses.engines import duckdb_tables, engine_tables
 from villagegreen.analyses.facilitation import Facilitation
 from villagegreen.analyses.facilitators import FacilitatorResolution, resolve_facilitators
 from villagegreen.analyses.framework import RESULT_COLUMNS, Analysis, Finding, Grain, Inputs, Window
 from villagegreen.analyses.health import Health
+from villagegreen.analyses.roles import Roles
 from villagegreen.config import Config
 from villagegreen.errors import ConfigError
 from villagegreen.model import make_id
 from villagegreen.store.database import Store
 
-ANALYSES: tuple[type[Analysis], ...] = (TimeAndEnergy, Health, Facilitation)
+ANALYSES: tuple[type[Analysis], ...] = (TimeAndEnergy, Health, Facilitation, Roles)
 _RESULT_SCHEMA = pa.schema(
     [("period_start", pa.timestamp("us")), ("scope_kind", pa.string()), ("scope_id", pa.string()), ("metric", pa.string()), ("value", pa.float64())]
 )
@@ -112,6 +114,9 @@ def run_analyses(
     resolution = facilitators_of(store, config)
     report = AnalysisReport(facilitators=len(resolution.person_ids), facilitator_rules=resolution.matches, flagged_undeclared=resolution.flagged_undeclared)
     report.engine = engine
+    if any(analysis.name == Roles.name for analysis in selected):
+        # Roles read the dialogue acts; labelling is incremental (only unlabelled messages).
+        label_store(store)
     with engine_tables(store, engine, spark_master=spark_master) as tables:
         for analysis_class in selected:
             analysis = analysis_class()

@@ -202,6 +202,85 @@ _DECLARED: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "privacy_audit",
+        # The audit log names facilitator actions that touch people; an erasure rewrites the
+        # rows about the erased person and leaves one tombstone row with counts only.
+        # erased_identities is the block list that keeps a forgotten person out of re-imports:
+        # a SHA-256 of (source id, native id), never the id itself (see store/erasure.py).
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            recorded_at TIMESTAMPTZ NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            person_id VARCHAR,
+            details JSON
+        );
+        CREATE TABLE erased_identities (
+            key VARCHAR PRIMARY KEY,
+            source_id VARCHAR NOT NULL,
+            erased_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
+    Migration(
+        5,
+        "embeddings_and_topics",
+        # One embedding per message and model (analyses/embedding_store.py); text_hash is
+        # md5(text), so a changed message is re-embedded and an unchanged one never is. Vectors
+        # are derived from message text: erasing a message must delete its rows here too.
+        # Topics are kept per run (analysis_runs, analysis 'topics'); their keyphrases quote
+        # words from messages.
+        """
+        CREATE TABLE embeddings (
+            message_id VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            model_version VARCHAR NOT NULL,
+            text_hash VARCHAR NOT NULL,
+            vector FLOAT[] NOT NULL,
+            embedded_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (message_id, model)
+        );
+        CREATE TABLE topics (
+            run_id VARCHAR NOT NULL,
+            topic_id INTEGER NOT NULL,
+            label VARCHAR NOT NULL,
+            keyphrases VARCHAR[] NOT NULL,
+            conversations INTEGER NOT NULL,
+            trend VARCHAR NOT NULL,
+            slope DOUBLE,
+            PRIMARY KEY (run_id, topic_id)
+        );
+        CREATE TABLE conversation_topics (
+            run_id VARCHAR NOT NULL,
+            conversation_id VARCHAR NOT NULL,
+            topic_id INTEGER NOT NULL,
+            similarity DOUBLE NOT NULL,
+            PRIMARY KEY (run_id, conversation_id)
+        );
+        """,
+    ),
+    Migration(
+        6,
+        "message_acts",
+        # One dialogue act per message (analyses/acts.py), with the rule that fired and its
+        # evidence, so a label can be explained and re-labelled when the rules change
+        # (acts_version). Evidence quotes a few words of the message: erasing a person's
+        # messages must delete their rows here too.
+        """
+        CREATE TABLE message_acts (
+            message_id VARCHAR PRIMARY KEY,
+            act VARCHAR NOT NULL,
+            confidence DOUBLE NOT NULL,
+            rule VARCHAR NOT NULL,
+            evidence VARCHAR,
+            acts_version VARCHAR NOT NULL,
+            labelled_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 )
 
 # Applied in version order whatever the order of declaration; versions must run 1..N with no

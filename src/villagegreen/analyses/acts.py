@@ -1,0 +1,197 @@
+"""Dialogue acts: what each message does in its conversation, with the rule that decided it.
+
+Acts (``ACTS``): question, answer, elaboration, challenge, appreciation, facilitation, social.
+The labeller is a short ordered list of rules over the message's own text and its place in
+the conversation (root or reply, who wrote the root, what the parent message did). The first
+rule that fires decides, so every label carries exactly one rule name and the words that made
+it fire: a facilitator can see why, and a wrong label points at the rule to fix.
+
+It is offline, needs no model, and labels thousands of messages a second on one core.
+
+Platform signals (Stack Exchange's post type, Discourse's accepted answer, ``messages.kind``)
+are used only when ``use_platform_kind`` is true. Benchmarks switch them off, because they are
+the ground truth the rules are measured against (benchmarks/dialogue_acts.py).
+
+Limits: English lexicons only; sarcasm, indirect questions ("I wonder whether...") and
+disagreement without a marker word are missed; a long reply to a question counts as an answer
+whether or not it is correct.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Act = Literal["question", "answer", "elaboration", "challenge", "appreciation", "facilitation", "social"]
+ACTS: tuple[Act, ...] = ("question", "answer", "elaboration", "challenge", "appreciation", "facilitation", "social")
+ACTS_VERSION = "1"
+
+# A reply to a question needs at least this many words (outside quotes) to count as an answer:
+# below it, replies are mostly clarifying remarks. Stack Exchange comments have a median of 32
+# words and answers 195 (quantumcomputing dump), Discourse replies are shorter, hence a low bar.
+ANSWER_MIN_WORDS = 12
+# Thanks inside a long message is politeness around an answer or a new question; only short
+# messages are appreciation first and foremost.
+APPRECIATION_MAX_WORDS = 30
+SOCIAL_MAX_WORDS = 12
+_HEAD_CHARS = 600
+
+_THANKS = re.compile(
+    r"\b(thanks?|thank you|thx|tnx|ty|cheers|appreciated?|grateful|kudos|much obliged|that (?:worked|works|did it|fixed it|helped)|"
+    r"great (?:answer|explanation|work|job)|nice (?:answer|work|job|one)|awesome|perfect|brilliant|solved)\b",
+)
+_CHALLENGE = re.compile(
+    r"\b(i (?:disagree|don'?t agree|do not agree|doubt)|not sure (?:that|this|it|about)|i don'?t think|i do not think|"
+    r"that'?s not (?:right|true|correct|how)|(?:is|are|seems?) (?:wrong|incorrect|misleading)|not (?:true|correct|quite)|"
+    r"on the contrary|that (?:doesn'?t|does not|won'?t|will not) work|why not just|isn'?t it better|"
+    r"i (?:would|'?d) argue|counter-?example|actually,)",
+)
+# "but"/"however" opening the message: a reply that turns against what it answers.
+_CHALLENGE_OPENING = re.compile(r"^\W*(but|however|although|no,|nope|well, no|hmm,? but)\b")
+_FACILITATION = re.compile(
+    r"\b(to (?:summari[sz]e|sum up|recap)|in summary|summary so far|so far we have|what do (?:others|you all|people|folks) think|"
+    r"any (?:other )?(?:thoughts|opinions|objections)|anyone else|let'?s (?:move|get back|go back|take this|continue|focus|keep)|"
+    r"back to the (?:topic|question)|(?:please|pls) (?:open|start|create|post) a (?:new|separate) (?:thread|topic)|"
+    r"(?:moved|moving|split) (?:this|the) (?:thread|topic|posts?)|welcome to|off[- ]topic here|please keep)\b",
+)
+_SOCIAL = re.compile(
+    r"^\W*(hi|hello|hey|good (?:morning|evening|night|afternoon)|lol|haha+|congrat\w*|happy (?:birthday|new year|holidays)|"
+    r"welcome( back)?|bye|see you|cool|nice|wow|:\w+:|[+]1)\W*",
+)
+_QUESTION_OPENING = re.compile(
+    r"^\W*(how|what|why|when|where|which|who|is|are|can|could|does|do|did|should|would|will|has|have|anyone|any ?one|"
+    r"is there|are there)\b",
+)
+_HELP_REQUEST = re.compile(r"\b(any (?:idea|help|advice|suggestions?|pointers?)|help (?:me|needed|please)|i (?:can'?t|cannot) (?:get|figure|find|make))")
+_CODE = re.compile(r"```|`[^`\n]+`|\b\w+\(\)|\b\w+::\w+")
+_CODE_OR_LINK = re.compile(r"```|`[^`\n]+`|https?://|\b\w+\(\)|\b\w+::\w+")
+_SELF_SOLVED = re.compile(
+    r"\b(solved|fixed it|figured (?:it )?out|found (?:the|a) (?:problem|solution|issue|fix|answer)|turns out|turned out|works now|"
+    r"working now|the (?:problem|issue|fix|solution) (?:is|was))\b"
+)
+_QUOTE_LINE = re.compile(r"^\s*>.*$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """What the labeller may look at for one message.
+
+    ``parent_act`` is the act already given to the message this one replies to (the labeller
+    runs in conversation order); ``kind`` is the platform's own message kind, read only when
+    the caller allows platform signals.
+    """
+
+    text: str
+    is_root: bool
+    title: str = ""
+    by_root_author: bool = False
+    replies_to_own: bool = False
+    replies_to_asker: bool = False
+    parent_act: Act | None = None
+    parent_is_root: bool = False
+    root_act: Act | None = None
+    kind: str = "message"
+
+
+@dataclass(frozen=True, slots=True)
+class ActLabel:
+    act: Act
+    confidence: float
+    rule: str
+    evidence: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"act": self.act, "confidence": self.confidence, "rule": self.rule, "evidence": self.evidence}
+
+
+def own_text(text: str) -> str:
+    """The message without quoted lines ("> ..."): quoting repeats somebody else's words."""
+    return _QUOTE_LINE.sub("", text).strip()
+
+
+def label_message(view: MessageView, *, use_platform_kind: bool = True) -> ActLabel:
+    """The act of one message and the rule that decided it (first matching rule wins)."""
+    if use_platform_kind:
+        platform = _platform_label(view)
+        if platform is not None:
+            return platform
+    text = own_text(view.text)
+    words = len(text.split())
+    quoted = text != view.text.strip()
+    if view.is_root:
+        return _root_label(view, text, words)
+    # Lexicons are lower-case patterns searched in the first characters only: markers sit near
+    # the start, and long code pastes would otherwise dominate the time spent.
+    head = text[:_HEAD_CHARS].lower()
+    # The asker explaining how they solved it answers their own question ("Solved!" alone is thanks).
+    solved = view.root_act == "question" and view.by_root_author and words >= ANSWER_MIN_WORDS
+    if solved and (match := _SELF_SOLVED.search(head)) is not None:
+        return ActLabel("answer", 0.6, "asker_own_solution", match.group(0))
+    if words <= APPRECIATION_MAX_WORDS and (match := _THANKS.search(head)) is not None:
+        return ActLabel("appreciation", 0.8 if words <= 12 else 0.6, "short_thanks", match.group(0))
+    # Disagreeing with the question itself is usually part of answering it: answer first. In a
+    # question thread, a reply to the asker's follow-up still works on the asker's problem.
+    answering = view.parent_act == "question" or (view.root_act == "question" and view.replies_to_asker)
+    if answering and not view.by_root_author and words >= ANSWER_MIN_WORDS and not _mostly_question(text, words):
+        evidence = "code or link" if _CODE_OR_LINK.search(head) else f"{words} words"
+        return ActLabel("answer", 0.8 if words >= 3 * ANSWER_MIN_WORDS else 0.6, "reply_to_question", evidence)
+    helper_in_question_thread = view.root_act == "question" and not view.by_root_author and words >= ANSWER_MIN_WORDS
+    if helper_in_question_thread and "?" not in text and (match := _CODE.search(head)) is not None:
+        return ActLabel("answer", 0.5, "code_in_question_thread", match.group(0)[:40])
+    if (match := _FACILITATION.search(head)) is not None:
+        return ActLabel("facilitation", 0.7, "facilitation_phrase", match.group(0))
+    if not view.replies_to_own and ((match := _CHALLENGE.search(head)) or (match := _CHALLENGE_OPENING.search(head))):
+        return ActLabel("challenge", 0.6, "disagreement_marker", match.group(0).strip())
+    if words <= SOCIAL_MAX_WORDS and (match := _SOCIAL.match(head)) is not None and "?" not in text:
+        return ActLabel("social", 0.6, "greeting_or_chatter", match.group(0).strip())
+    if _asks(text, words):
+        rule = "asker_follow_up_question" if view.by_root_author else "clarifying_question"
+        return ActLabel("question", 0.7, rule, _question_evidence(text))
+    if view.by_root_author and view.parent_act in ("answer", "elaboration", "challenge"):
+        return ActLabel("elaboration", 0.5, "asker_follow_up", f"{words} words")
+    return ActLabel("elaboration", 0.4, "quoted_reply" if quoted else "default_reply", f"{words} words")
+
+
+def _platform_label(view: MessageView) -> ActLabel | None:
+    if view.kind == "question":
+        return ActLabel("question", 1.0, "platform_kind", "kind=question")
+    if view.kind == "answer":
+        return ActLabel("answer", 1.0, "platform_kind", "kind=answer")
+    return None
+
+
+def _root_label(view: MessageView, text: str, words: int) -> ActLabel:
+    title = view.title.strip()
+    if title.endswith("?") or _QUESTION_OPENING.match(title.lower()):
+        return ActLabel("question", 0.8, "root_question_title", title[:80])
+    head = text[:_HEAD_CHARS].lower()
+    if _asks(text, words) or _HELP_REQUEST.search(head):
+        return ActLabel("question", 0.7, "root_asks", _question_evidence(text))
+    if words <= SOCIAL_MAX_WORDS and (match := _SOCIAL.match(head)) is not None:
+        return ActLabel("social", 0.6, "root_greeting", match.group(0).strip())
+    if (match := _FACILITATION.search(head)) is not None:
+        return ActLabel("facilitation", 0.6, "root_facilitation_phrase", match.group(0))
+    return ActLabel("elaboration", 0.4, "root_statement", f"{words} words, no question")
+
+
+def _asks(text: str, words: int) -> bool:
+    if "?" in text:
+        return True
+    return words <= 25 and _QUESTION_OPENING.match(text.lower()) is not None
+
+
+def _mostly_question(text: str, words: int) -> bool:
+    """A short reply that is itself mainly a question ("Which version are you on?")."""
+    if "?" not in text:
+        return False
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    asking = sum(1 for s in sentences if s.rstrip().endswith("?"))
+    return words < 40 and asking * 2 >= len(sentences)
+
+
+def _question_evidence(text: str) -> str:
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        if sentence.rstrip().endswith("?"):
+            return sentence.strip()[:80]
+    return text[:80]
