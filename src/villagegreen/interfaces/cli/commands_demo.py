@@ -22,11 +22,12 @@ console = Console(highlight=False)
 @app.command("demo")
 def demo_command(
     db: Annotated[Path, typer.Option("--db", help="Where to build the demo store.")] = DEMO_DB_PATH,
+    serve: Annotated[bool, typer.Option("--serve", help="Then open the dashboard on http://127.0.0.1:8765/.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Import, analyse and summarise a small real community shipped with Village Green.
 
-    Example: villagegreen demo --db /tmp/demo.duckdb
+    Example: villagegreen demo --db /tmp/demo.duckdb --serve
     """
     result = run_demo(db)
     if as_json:
@@ -42,4 +43,8 @@ def demo_command(
     print_stats(result.stats)
     console.print()
     print_health_report(result.health)
-    console.print(f"\nThe store is {db}. Try: villagegreen people activity --db {db}   or   villagegreen export out/ --format convokit --db {db}")
+    console.print(f"\nThe store is {db}. Try: villagegreen serve --db {db}   or   villagegreen people activity --db {db}")
+    if serve:
+        from villagegreen.interfaces.cli.commands_serve import serve_command
+
+        serve_command(db=db)

@@ -1,0 +1,114 @@
+"""The dashboard's routes: each page at ``/name`` and its data at ``/name.json``.
+
+A page handler opens the store read-only, builds the page's data (a plain dict, see the
+``pages_*`` modules) and either renders it or returns it as JSON, so the two can never
+disagree. The only state-changing route is the merge decision, which needs a CSRF token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from villagegreen.interfaces.web import security
+from villagegreen.interfaces.web.app import clean, dashboard, render, wants_json
+from villagegreen.interfaces.web.pages_overview import overview_data
+from villagegreen.interfaces.web.pages_people import decide_merge, people_data
+from villagegreen.interfaces.web.pages_settings import settings_data
+from villagegreen.interfaces.web.pages_spaces import conversation_data, space_data, spaces_data
+from villagegreen.store.database import Store
+
+MAX_FORM_BYTES = 16_384  # the forms here carry two ids and a token
+
+Builder = Callable[[Request, Store], dict[str, Any]]
+
+
+def _page(template: str, page: str, build: Builder, *, as_json: bool) -> Callable[[Request], Response]:
+    def handler(request: Request) -> Response:
+        # The URL names the data (path parameters included); config and token are fixed per app.
+        data = dashboard(request).gate.cached(request.url.path.removesuffix(".json"), lambda store: clean(build(request, store)))
+        return JSONResponse(data) if as_json else render(request, template, data, page=page)
+
+    return handler
+
+
+def _add_page(app: FastAPI, path: str, template: str, page: str, build: Builder, summary: str) -> None:
+    # The .json route first: "/spaces/{space_id}" would otherwise swallow "/spaces/x.json".
+    app.add_api_route(f"{path}.json", _page(template, page, build, as_json=True), methods=["GET"], summary=f"{summary} (data)", tags=["pages"])
+    app.add_api_route(path, _page(template, page, build, as_json=False), methods=["GET"], summary=summary, include_in_schema=False)
+
+
+def register_routes(app: FastAPI) -> None:
+    _add_page(app, "/overview", "overview.html", "overview", lambda _r, store: overview_data(store), "Health at a glance, alerts, monthly charts")
+    _add_page(app, "/spaces", "spaces.html", "spaces", lambda _r, store: spaces_data(store), "Per-space health")
+    _add_page(
+        app, "/spaces/{space_id}", "space.html", "spaces", lambda r, store: space_data(store, r.path_params["space_id"]), "One space: health and conversations"
+    )
+    _add_page(
+        app, "/conversations/{conversation_id}", "conversation.html", "spaces",
+        lambda r, store: conversation_data(store, r.path_params["conversation_id"]), "One conversation's reply tree",
+    )  # fmt: skip
+    _add_page(app, "/people", "people.html", "people", lambda r, store: people_data(store, dashboard(r).config), "Time and energy; merge suggestions")
+    _add_page(
+        app, "/settings", "settings.html", "settings",
+        lambda r, store: settings_data(store, dashboard(r).config, token_required=dashboard(r).token is not None), "Sources, facilitators, privacy",
+    )  # fmt: skip
+
+    @app.get("/", include_in_schema=False)
+    def home() -> Response:
+        return RedirectResponse("/overview", status_code=307)
+
+    @app.post("/people/merge-decisions", summary="Accept or reject a merge suggestion", tags=["actions"])
+    async def merge_decision(request: Request) -> Response:
+        """Form fields: ``action`` (accept|reject), ``identity_a``, ``identity_b``, ``csrf_token``
+        (or the ``X-CSRF-Token`` header). Answers an htmx request with the updated table row, a
+        JSON request with the decision, and a plain form post with a redirect to /people."""
+        form = await _form(request)
+        if not _csrf_ok(request, form):
+            return JSONResponse({"error": "missing or invalid CSRF token; reload the page and try again"}, status_code=403)
+        with dashboard(request).gate.writing() as store:
+            decision = decide_merge(store, form.get("action", ""), form.get("identity_a", ""), form.get("identity_b", "")).to_dict()
+        if request.headers.get("hx-request") == "true":
+            return render(request, "_merge_decision.html", decision)
+        if wants_json(request):
+            return JSONResponse(decision)
+        return RedirectResponse("/people", status_code=303)
+
+    @app.get("/login", include_in_schema=False)
+    def login_page(request: Request) -> Response:
+        return render(request, "login.html", {"failed": False}, page="login")
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        board = dashboard(request)
+        form = await _form(request)
+        if not _csrf_ok(request, form):
+            return render(request, "login.html", {"failed": True}, status_code=403, page="login")
+        if board.token is None or not security.token_matches(board.token, form.get("token")):
+            return render(request, "login.html", {"failed": True}, status_code=401, page="login")
+        response = RedirectResponse("/overview", status_code=303)
+        response.set_cookie(security.TOKEN_COOKIE, board.token, httponly=True, samesite="strict", path="/")
+        return response
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form body (first value of each field); other bodies read as empty."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES or not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return {}
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _csrf_ok(request: Request, form: dict[str, str]) -> bool:
+    token = request.headers.get(security.CSRF_HEADER) or form.get(security.CSRF_FIELD)
+    # The cookie must have come with the request: a token minted for a cookie set just now
+    # (request.state) proves nothing.
+    return dashboard(request).signer.valid(request.cookies.get(security.CSRF_COOKIE), token)

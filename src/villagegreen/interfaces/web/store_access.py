@@ -1,0 +1,109 @@
+"""Opening the store for one request: read-only by default, writable only for a POST.
+
+A DuckDB file opened read-only by this process cannot be opened writable by it at the same
+time (DuckDB refuses a second configuration of an open file), and other processes (``import``,
+``analyze``) need the file's write lock between requests. So every request opens the store,
+does its work and closes it; a readers-writer lock lets reads run together and gives a write
+the file alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from villagegreen.store.database import Store
+
+
+class _ReadersWriterLock:
+    """Many readers or one writer; a waiting writer keeps new readers out, so it is not starved."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._writing and self._writers_waiting == 0)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._readers -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._condition:
+            self._writers_waiting += 1
+            self._condition.wait_for(lambda: not self._writing and self._readers == 0)
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._writing = False
+                self._condition.notify_all()
+
+
+class StoreGate:
+    """Per-request access to the store at ``path``; raises the store's own errors (missing,
+    busy, old schema) for the app to turn into a page.
+
+    Page data is cached under the store's :meth:`fingerprint`: building the overview compiles
+    ibis expressions (about a second), and most page loads see an unchanged store.
+    """
+
+    CACHE_SIZE = 64
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = _ReadersWriterLock()
+        self._cache: dict[tuple[str, tuple[int, ...]], Any] = {}
+        self._cache_lock = threading.Lock()
+
+    def fingerprint(self) -> tuple[int, ...]:
+        """Size and modification time of the store and its write-ahead log: any committed write
+        (an import, an analysis, a merge) changes one of them."""
+        parts: list[int] = []
+        for file in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                stat = file.stat()
+            except FileNotFoundError:
+                parts.extend((-1, -1))
+            else:
+                parts.extend((stat.st_size, stat.st_mtime_ns))
+        return tuple(parts)
+
+    def cached(self, key: str, build: Callable[[Store], Any]) -> Any:
+        """``build(store)`` on a read-only store, or its result from the last call with the same
+        key on an unchanged store. Errors are not cached."""
+        entry = (key, self.fingerprint())
+        with self._cache_lock:
+            if entry in self._cache:
+                return self._cache[entry]
+        with self.reading() as store:
+            value = build(store)
+        with self._cache_lock:
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.clear()
+            self._cache[entry] = value
+        return value
+
+    @contextmanager
+    def reading(self) -> Iterator[Store]:
+        with self._lock.shared(), Store.open(self.path, read_only=True) as store:
+            yield store
+
+    @contextmanager
+    def writing(self) -> Iterator[Store]:
+        with self._lock.exclusive(), Store.open(self.path) as store:
+            yield store
