@@ -9,7 +9,6 @@ get their conversations from flat-channel disentanglement.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.discord import mapping as m
 from villagegreen.connectors.disentangle import thread_messages
+from villagegreen.connectors.json_documents import JsonFormat, json_candidates, load_json
 from villagegreen.connectors.reply_roots import resolve_roots
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, ItemError
@@ -31,29 +31,20 @@ PRIVATE_SKIP = "private channel/DM skipped (use --include-private)"
 
 def json_names(tree: SourceTree) -> list[str]:
     """Candidate channel files, shallowest first (a lone file counts whatever its name)."""
-    if tree.kind == "file":
-        return tree.names()
-    return sorted((n for n in tree.names() if n.lower().endswith(".json")), key=lambda n: (n.count("/"), n))
+    return json_candidates(tree)
 
 
 def looks_like_dce(head: bytes) -> bool:
     return _DCE_HEAD.match(head) is not None and b'"channel"' in head
 
 
+JSON_FORMAT = JsonFormat(
+    what="a DiscordChatExporter JSON export", hint="export the channel again with DiscordChatExporter (format: JSON)", again="export it again"
+)
+
+
 def load(tree: SourceTree, name: str) -> Any:
-    """One file's JSON; an empty, truncated or non-UTF-8 file is one fatal, one-line error."""
-    where = tree.describe(name)
-    data = tree.read_bytes(name)
-    if not data.strip():
-        raise InputError(f"{where}: the file is empty; export the channel again with DiscordChatExporter (format: JSON)")
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"{where}: malformed JSON at line {error.lineno}, column {error.colno} ({error.msg}); the file is truncated or corrupt: export it again"
-        ) from None
-    except UnicodeDecodeError:
-        raise InputError(f"{where}: not UTF-8 text, so not a DiscordChatExporter JSON export; export the channel again as JSON") from None
+    return load_json(tree, name, JSON_FORMAT)
 
 
 def is_channel_document(data: object) -> bool:

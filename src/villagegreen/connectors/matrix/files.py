@@ -17,13 +17,13 @@ seen whole to apply edits and redactions): memory grows with the input.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from villagegreen.connectors.json_documents import JsonFormat, json_candidates, load_json
 from villagegreen.connectors.matrix.mapping import as_dict
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
@@ -32,16 +32,12 @@ from villagegreen.model import Skipped
 SNIFF_BYTES = 8192
 SNIFF_FILES = 3
 HINT = "give /messages pages, a /sync response or Element's Export chat (format JSON)"
+JSON_FORMAT = JsonFormat(what="Matrix JSON", hint=HINT, again="fetch or export it again")
 _OPENING = re.compile(rb"^(?:\xef\xbb\xbf)?\s*\{")
 _SHAPE = re.compile(rb'"(?:chunk|room_name|next_batch|rooms)"\s*:')
 _MATRIX_TYPE = re.compile(rb'"type"\s*:\s*"m\.')
 
 
-def candidates(tree: SourceTree) -> list[str]:
-    """JSON files, shallowest first; a lone file whatever its name."""
-    if tree.kind == "file":
-        return tree.names()
-    return sorted((n for n in tree.names() if n.lower().endswith(".json")), key=lambda n: (n.count("/"), n))
 
 
 def looks_like_matrix(head: bytes) -> bool:
@@ -56,7 +52,7 @@ def looks_like_matrix(head: bytes) -> bool:
 
 
 def locate(tree: SourceTree) -> str | None:
-    return next((n for n in candidates(tree)[:SNIFF_FILES] if looks_like_matrix(tree.head(n, SNIFF_BYTES))), None)
+    return next((n for n in json_candidates(tree)[:SNIFF_FILES] if looks_like_matrix(tree.head(n, SNIFF_BYTES))), None)
 
 
 @dataclass(slots=True)
@@ -94,29 +90,16 @@ class Collected:
         return servers.most_common(1)[0][0] if servers else "matrix"
 
 
-def load(tree: SourceTree, name: str) -> Any:
-    where = tree.describe(name)
-    data = tree.read_bytes(name)
-    if not data.strip():
-        raise InputError(f"{where}: the file is empty; {HINT}")
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"{where}: malformed JSON at line {error.lineno}, column {error.colno} ({error.msg}); the file is truncated or corrupt: fetch or export it again"
-        ) from None
-    except UnicodeDecodeError:
-        raise InputError(f"{where}: not UTF-8 text, so not Matrix JSON; {HINT}") from None
 
 
 def collect(tree: SourceTree) -> Collected:
     """Every room's events from every JSON file; a file of another shape is one fatal error."""
     collected = Collected()
-    names = candidates(tree)
+    names = json_candidates(tree)
     if not names:
         raise InputError(f"{tree.path}: no JSON files found; {HINT}")
     for name in names:
-        document = load(tree, name)
+        document = load_json(tree, name, JSON_FORMAT)
         where = tree.describe(name)
         if isinstance(document, Mapping) and isinstance(document.get("chunk"), list):
             _add_events(collected, name, where, document["chunk"], document.get("state"))

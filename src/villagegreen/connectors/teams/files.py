@@ -16,12 +16,12 @@ roots): memory grows with the input.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from villagegreen.connectors.json_documents import JsonFormat, json_candidates, load_json
 from villagegreen.connectors.teams.mapping import container_of
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, ItemError
@@ -30,15 +30,12 @@ from villagegreen.model import Skipped
 SNIFF_BYTES = 8192
 SNIFF_FILES = 3
 HINT = "give Microsoft Graph chatMessage JSON (GET /teams/{team}/channels/{channel}/messages, with replies)"
+JSON_FORMAT = JsonFormat(what="Graph JSON", hint=HINT, again="fetch it again")
 _OPENING = re.compile(rb"^(?:\xef\xbb\xbf)?\s*[\[{]")
 _MESSAGE_TYPE = re.compile(rb'"messageType"\s*:\s*"')
 _PLACE = re.compile(rb'"(?:channelIdentity|chatId|replyToId)"\s*:')
 
 
-def candidates(tree: SourceTree) -> list[str]:
-    if tree.kind == "file":
-        return tree.names()
-    return sorted((n for n in tree.names() if n.lower().endswith(".json")), key=lambda n: (n.count("/"), n))
 
 
 def looks_like_teams(head: bytes) -> bool:
@@ -47,7 +44,7 @@ def looks_like_teams(head: bytes) -> bool:
 
 
 def locate(tree: SourceTree) -> str | None:
-    return next((n for n in candidates(tree)[:SNIFF_FILES] if looks_like_teams(tree.head(n, SNIFF_BYTES))), None)
+    return next((n for n in json_candidates(tree)[:SNIFF_FILES] if looks_like_teams(tree.head(n, SNIFF_BYTES))), None)
 
 
 @dataclass(slots=True)
@@ -66,19 +63,6 @@ class Collected:
         return self.chats[0] if self.chats else "teams"
 
 
-def load(tree: SourceTree, name: str) -> Any:
-    where = tree.describe(name)
-    data = tree.read_bytes(name)
-    if not data.strip():
-        raise InputError(f"{where}: the file is empty; {HINT}")
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"{where}: malformed JSON at line {error.lineno}, column {error.colno} ({error.msg}); the file is truncated or corrupt: fetch it again"
-        ) from None
-    except UnicodeDecodeError:
-        raise InputError(f"{where}: not UTF-8 text, so not Graph JSON; {HINT}") from None
 
 
 def _is_message(item: Mapping[str, Any]) -> bool:
@@ -92,11 +76,11 @@ def _is_channel(item: Mapping[str, Any]) -> bool:
 def collect(tree: SourceTree) -> Collected:
     """Every message and channel description; a file of another shape is one fatal error."""
     collected = Collected()
-    names = candidates(tree)
+    names = json_candidates(tree)
     if not names:
         raise InputError(f"{tree.path}: no JSON files found; {HINT}")
     for name in names:
-        document = load(tree, name)
+        document = load_json(tree, name, JSON_FORMAT)
         where = tree.describe(name)
         items: object = document.get("value") if isinstance(document, Mapping) and "value" in document else document
         if isinstance(items, Mapping):
