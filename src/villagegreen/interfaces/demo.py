@@ -21,7 +21,7 @@ from villagegreen.store.ingest import import_path
 from villagegreen.store.overview import SpaceStats, space_stats
 from villagegreen.store.report import ImportReport
 
-DEMO_DB_PATH = Path("villagegreen-demo.duckdb")
+DEMO_DB_PATH = Path("villagegreen-demo.duckdb")  # the CLI repeats it to avoid importing this module
 
 
 def demo_data_path() -> Path:

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from villagegreen.analyses.facilitation import Facilitation
-from villagegreen.analyses.framework import Window
-from villagegreen.analyses.health import Health
-from villagegreen.analyses.health_report import HealthReport, build_health_report
-from villagegreen.analyses.people_activity import PeopleActivity, people_activity
-from villagegreen.analyses.runner import ANALYSES, AnalysisReport, run_analyses
+from villagegreen.analyses.names import ANALYSIS_NAMES
 from villagegreen.config import load_config
 from villagegreen.interfaces.cli.app import app
 from villagegreen.interfaces.cli.commands_people import people_app
 from villagegreen.interfaces.cli.options import ConfigOption, DbOption, JsonOption, SinceOption, UntilOption, parse_day
 from villagegreen.store import DEFAULT_DB_PATH, Store
+
+if TYPE_CHECKING:
+    from villagegreen.analyses.health_report import HealthReport
+    from villagegreen.analyses.people_activity import PeopleActivity
+    from villagegreen.analyses.runner import AnalysisReport
+
+# The analyses (ibis, networkx) are imported inside each command, not here: every CLI call
+# imports this module, and `villagegreen --help` should not pay for them.
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -35,7 +38,7 @@ def analyze_command(
     config: ConfigOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help=f"Run only these analyses: {', '.join(a.name for a in ANALYSES)}.")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help=f"Run only these analyses: {', '.join(ANALYSIS_NAMES)}.")] = None,
     include_private: IncludePrivate = False,
     engine: Annotated[str, typer.Option("--engine", help="Where the metric expressions run: duckdb (default) or spark.")] = "duckdb",
     spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL (default: local mode).")] = None,
@@ -46,6 +49,8 @@ def analyze_command(
     Example: villagegreen analyze --db acme.duckdb --since 2024-01-01
     Example: villagegreen analyze --db acme.duckdb --engine spark --spark-master spark://host:7077
     """
+    from villagegreen.analyses.runner import run_analyses
+
     settings = load_config(config)
     with Store.open(db) as store, console.status("analysing") as status:
         report = run_analyses(
@@ -86,6 +91,11 @@ def health_command(
     Runs the health and facilitation analyses for the window first.
     Example: villagegreen health --db acme.duckdb --since 2024-01-01
     """
+    from villagegreen.analyses.framework import Window
+    from villagegreen.analyses.health import Health
+    from villagegreen.analyses.health_report import build_health_report
+    from villagegreen.analyses.runner import run_analyses
+
     settings = load_config(config)
     start, end = parse_day(since, "--since"), parse_day(until, "--until")
     with Store.open(db) as store:
@@ -106,6 +116,9 @@ def _figure(metric: str, value: float | None) -> str:
 
 
 def print_health_report(report: HealthReport) -> None:
+    from villagegreen.analyses.facilitation import Facilitation
+    from villagegreen.analyses.health import Health
+
     console.print(f"[bold]Health of {report.scope}[/] (window {report.window})")
     table = Table("figure", "value", "good direction", "verdict")
     judged = {v["metric"]: v for v in report.verdicts}
@@ -147,6 +160,10 @@ def people_activity_command(
 
     Example: villagegreen people activity --db acme.duckdb --limit 20
     """
+    from villagegreen.analyses.framework import Window
+    from villagegreen.analyses.people_activity import people_activity
+    from villagegreen.analyses.runner import run_analyses
+
     settings = load_config(config)
     start, end = parse_day(since, "--since"), parse_day(until, "--until")
     with Store.open(db) as store:

@@ -14,7 +14,9 @@ from villagegreen.interfaces.cli.commands_analyze import print_health_report
 from villagegreen.interfaces.cli.commands_data import print_stats
 from villagegreen.interfaces.cli.commands_import import print_report
 from villagegreen.interfaces.cli.options import JsonOption
-from villagegreen.interfaces.demo import DEMO_DB_PATH, run_demo
+
+# The demo module imports the analyses; it is imported when the command runs, not on every CLI call.
+DEMO_DB_PATH = Path("villagegreen-demo.duckdb")
 
 console = Console(highlight=False)
 
@@ -29,6 +31,8 @@ def demo_command(
 
     Example: villagegreen demo --db /tmp/demo.duckdb --serve
     """
+    from villagegreen.interfaces.demo import run_demo
+
     result = run_demo(db)
     if as_json:
         print(

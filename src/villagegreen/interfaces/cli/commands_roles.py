@@ -4,22 +4,26 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from villagegreen.analyses.acts_store import ActsReport, label_store
-from villagegreen.analyses.experts_routing import ExpertsReport, find_experts, unanswered_questions
-from villagegreen.analyses.framework import Grain, Window
-from villagegreen.analyses.roles_profiles import ROLES, RolesReport, roles_report, run_roles
 from villagegreen.config import load_config
 from villagegreen.errors import InputError
 from villagegreen.interfaces.cli.app import app
 from villagegreen.interfaces.cli.commands_people import people_app
 from villagegreen.interfaces.cli.options import ConfigOption, DbOption, JsonOption, SinceOption, UntilOption, parse_day
 from villagegreen.store import DEFAULT_DB_PATH, Store
+
+if TYPE_CHECKING:
+    from villagegreen.analyses.acts_store import ActsReport
+    from villagegreen.analyses.experts_routing import ExpertsReport
+    from villagegreen.analyses.framework import Grain
+    from villagegreen.analyses.roles_profiles import RolesReport
+
+# Analyses are imported inside each command: every CLI call imports this module.
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -42,6 +46,8 @@ def acts_command(
     Example: villagegreen acts --db acme.duckdb
     """
     with Store.open(db) as store:
+        from villagegreen.analyses.acts_store import label_store
+
         report = label_store(store, force=force)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -79,6 +85,9 @@ def roles_command(
     start, end = parse_day(since, "--since"), parse_day(until, "--until")
     grain: Grain = "week" if period == "week" else "month"
     with Store.open(db) as store:
+        from villagegreen.analyses.framework import Window
+        from villagegreen.analyses.roles_profiles import roles_report, run_roles
+
         acts, _runs = run_roles(store, settings, grain=grain, since=start, until=end)
         report = roles_report(store, settings.privacy, Window(grain, start, end), person=person, limit=limit)
     report.acts = acts.to_dict()
@@ -89,6 +98,8 @@ def roles_command(
 
 
 def _print_roles(report: RolesReport) -> None:
+    from villagegreen.analyses.roles_profiles import ROLES
+
     table = Table("person", "overall", *ROLES[:-1], "periods", "flex")
     for row in report.people:
         overall = row["overall"]
@@ -122,6 +133,8 @@ def experts_command(
     Example: villagegreen experts "How do I export a scene to glTF?" -k 3 --db acme.duckdb
     """
     with Store.open(db) as store:
+        from villagegreen.analyses.experts_routing import find_experts
+
         report = find_experts(store, question, k=k, space=space)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -159,6 +172,8 @@ def unanswered_command(
     Example: villagegreen questions unanswered --suggest -k 3 --db acme.duckdb
     """
     with Store.open(db) as store:
+        from villagegreen.analyses.experts_routing import unanswered_questions
+
         rows = unanswered_questions(store, suggest=suggest, k=k, limit=limit)
     if as_json:
         print(json.dumps({"questions": rows}, indent=2, ensure_ascii=False))
