@@ -2,14 +2,17 @@
 
 Connectors read their input only through :class:`SourceTree`, so every one of them gets the
 same protections for free: zip members with absolute or ``..`` paths are refused, the total
-uncompressed size and the per-member compression ratio are bounded (zip bombs), and a corrupt
-archive is one clear error instead of a traceback.
+uncompressed size and the compression ratio of each member and of the whole archive are
+bounded (zip bombs, including many small ones), and a corrupt archive is one clear error
+instead of a traceback.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -21,6 +24,9 @@ from villagegreen.errors import InputError
 # stopping a bomb long before it exhausts memory or disk.
 MAX_UNCOMPRESSED_BYTES = 20 * 1024**3
 MAX_COMPRESSION_RATIO = 200
+# Many members each under the per-member check can still add up to a bomb, so the whole
+# archive's ratio is checked too once it expands past this much.
+AGGREGATE_RATIO_FLOOR = 64 * 1024**2
 
 
 class SourceTree:
@@ -81,11 +87,12 @@ class SourceTree:
             raise InputError(f"{self.path}: expected file {name!r} is missing; is this a complete export?")
         try:
             if self._zip is not None:
-                return self._zip.open(name)
+                return io.BufferedReader(_CheckedMember(self._zip.open(name), self.describe(name)))
             if self.kind == "file":
                 return self.path.open("rb")
             return (self.path / name).open("rb")
-        except (OSError, zipfile.BadZipFile) as error:
+        # NotImplementedError: a compression method zipfile lacks; RuntimeError: encrypted.
+        except (OSError, zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as error:
             raise InputError(f"{self.path}: cannot read {name!r} ({error}); re-export or check permissions") from error
 
     def read_bytes(self, name: str) -> bytes:
@@ -116,6 +123,31 @@ class SourceTree:
         return str(self.path) if self.kind == "file" else f"{self.path}/{name}" if self.kind == "folder" else f"{self.path}!{name}"
 
 
+class _CheckedMember(io.RawIOBase):
+    """A zip member whose corrupt compressed data (zlib.error, a bad CRC, a short read) is one
+    InputError, because zipfile raises those mid-read where no connector expects them."""
+
+    def __init__(self, stream: IO[bytes], where: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._where = where
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._stream.read(len(buffer))
+        except (zlib.error, zipfile.BadZipFile, EOFError, OSError) as error:
+            raise InputError(f"{self._where}: corrupt or truncated inside the archive ({error}); re-download or re-export it") from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
 def _walk(root: Path) -> Iterator[str]:
     for directory, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
@@ -128,13 +160,16 @@ def _walk(root: Path) -> Iterator[str]:
 def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
+    # NotImplementedError: a damaged header claiming a zip version zipfile does not know.
+    except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError, EOFError) as error:
         raise InputError(f"{path}: not a readable zip archive ({error}); re-download or re-export it") from error
 
 
 def _checked_members(archive: zipfile.ZipFile, path: Path) -> Iterator[str]:
-    total = 0
+    total = compressed = 0
     for info in archive.infolist():
+        if not info.filename:
+            raise InputError(f"{path}: an archive member has no name (a damaged archive); re-download or re-export it")
         if info.is_dir():
             continue
         name = info.filename
@@ -143,8 +178,11 @@ def _checked_members(archive: zipfile.ZipFile, path: Path) -> Iterator[str]:
             raise InputError(f"{path}: archive member {name!r} points outside the archive; refusing to read it")
         ratio = info.file_size / max(info.compress_size, 1)
         total += info.file_size
+        compressed += info.compress_size
         if ratio > MAX_COMPRESSION_RATIO and info.file_size > 1024**2:
             raise InputError(f"{path}: member {name!r} expands {ratio:.0f}x (a zip bomb?); refusing to read it")
+        if total > AGGREGATE_RATIO_FLOOR and total / max(compressed, 1) > MAX_COMPRESSION_RATIO:
+            raise InputError(f"{path}: its members expand {total / max(compressed, 1):.0f}x together (a zip bomb?); refusing to read it")
         if total > MAX_UNCOMPRESSED_BYTES:
             raise InputError(f"{path}: archive expands beyond {MAX_UNCOMPRESSED_BYTES // 1024**3} GB; unpack it yourself and import the folder")
         if any(part.startswith(".") or part == "__MACOSX" for part in pure.parts):

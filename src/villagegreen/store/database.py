@@ -44,6 +44,11 @@ class Store:
             # Results come back as UTC whatever the machine's zone, matching what we store.
             connection.execute("SET TimeZone = 'UTC'")
             store._check_schema(read_only=read_only, migrate=migrate)
+        except duckdb.Error as error:
+            # A migration that fails (disk full, a damaged file) rolls its own step back.
+            connection.close()
+            first_line = (str(error).splitlines() or [type(error).__name__])[0]
+            raise StoreError(f"{path}: preparing the store failed ({first_line}); that step was rolled back; check disk space or use another --db") from error
         except BaseException:
             connection.close()
             raise

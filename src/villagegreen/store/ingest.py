@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,11 +15,20 @@ import duckdb
 from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.registry import detect, get_connector
 from villagegreen.connectors.tree import SourceTree
-from villagegreen.errors import StoreError
+from villagegreen.errors import InputError, StoreError
 from villagegreen.model import Skipped, make_id
 from villagegreen.store.database import Store
 from villagegreen.store.report import ImportReport
 from villagegreen.store.writer import BatchWriter
+
+# Crash-safety tests set this to a point name ("batch", "before-commit", "after-commit") to have
+# the import SIGKILL itself there, deterministically; unset (always, in real use) it does nothing.
+CRASH_AT_ENV = "VILLAGEGREEN_TEST_CRASH_AT"
+
+
+def _crash_point(name: str) -> None:
+    if os.environ.get(CRASH_AT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def source_id_for(connector: str, key: str) -> str:
@@ -42,6 +53,25 @@ def import_path(
     adds what is new and updates what changed. Any fatal error rolls the whole import back.
     ``connector_class`` lets library users pass a connector that is not registered.
     """
+    try:
+        return _import(store, path, platform, connector_class, include_private, source_name, on_progress, on_file, batch_rows)
+    except RecursionError:
+        # Python's json (and other recursive parsers) raise this, not ValueError, on data nested
+        # thousands deep; the transaction has already rolled back.
+        raise InputError(f"{path}: data nested too deeply to read (corrupt or hostile input); re-export it") from None
+
+
+def _import(
+    store: Store,
+    path: Path,
+    platform: str | None,
+    connector_class: type[Connector] | None,
+    include_private: bool,
+    source_name: str | None,
+    on_progress: Callable[[int], None],
+    on_file: Callable[[str], None],
+    batch_rows: int,
+) -> ImportReport:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     with SourceTree(path) as tree:
@@ -51,9 +81,14 @@ def import_path(
         source_id = source_id_for(connector_cls.name, key)
         report = ImportReport(source_id=source_id, source_name=key, connector=connector_cls.name, location=tree.location)
         context = ReadContext(source_id=source_id, source_name=key, include_private=include_private, fetched_at=started_at, on_file=on_file)
+
+        def progress(messages: int) -> None:
+            on_progress(messages)
+            _crash_point("batch")
+
         try:
             with store.transaction():
-                writer = BatchWriter(store.con, report, batch_rows=batch_rows, on_progress=on_progress)
+                writer = BatchWriter(store.con, report, batch_rows=batch_rows, on_progress=progress)
                 for record in connector.read(tree, context):
                     if isinstance(record, Skipped):
                         report.skip(record.kind, record.reason, record.where)
@@ -63,8 +98,12 @@ def import_path(
                 _finalise(store.con, report, started_at)
                 report.seconds = time.perf_counter() - started
                 _record_run(store.con, report, started_at)
+                _crash_point("before-commit")
+            _crash_point("after-commit")
         except duckdb.Error as error:
-            raise StoreError(f"{store.path}: writing the import failed ({error}); the store is unchanged") from error
+            # DuckDB's messages can span lines (a SQL excerpt); the CLI promises one line.
+            first_line = (str(error).splitlines() or [type(error).__name__])[0]
+            raise StoreError(f"{store.path}: writing the import failed ({first_line}); the store is unchanged") from error
     return report
 
 

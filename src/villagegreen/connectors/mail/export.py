@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
-from email.errors import HeaderParseError
+from email.errors import CharsetError, HeaderParseError
 from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
 from typing import IO
@@ -142,7 +142,8 @@ def decode_header_text(raw: str) -> str:
         with suppress(UnicodeError):
             raw = raw.encode("latin-1").decode("utf-8")
     if "=?" in raw:
-        with suppress(HeaderParseError, LookupError, UnicodeError, ValueError, AssertionError):
+        # CharsetError: a charset name that is not ASCII (damaged or hostile header).
+        with suppress(HeaderParseError, CharsetError, LookupError, UnicodeError, ValueError, AssertionError):
             raw = str(make_header(decode_header(raw)))
     return " ".join(raw.split())
 
