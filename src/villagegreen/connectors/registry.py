@@ -62,10 +62,6 @@ def get_connector(name: str) -> type[Connector]:
     return connectors[name]
 
 
-def supported_formats() -> str:
-    return "; ".join(f"{name}: {cls.formats}" for name, cls in sorted(registered_connectors().items()))
-
-
 def detect(tree: SourceTree) -> type[Connector]:
     """The connector whose format ``tree`` is in, or a clear error naming what is supported."""
     candidates = sorted(registered_connectors().values(), key=lambda cls: (cls.priority, cls.name))
@@ -73,6 +69,6 @@ def detect(tree: SourceTree) -> type[Connector]:
         if connector.sniff(tree):
             return connector
     raise UnknownFormatError(
-        f"{tree.path}: not a format Village Green recognises ({supported_formats()}); "
-        "pass --platform NAME if you know what it is"
+        f"{tree.path}: not a format Village Green recognises (platforms: {', '.join(sorted(registered_connectors()))}); "
+        "pass --platform NAME if you know what it is, or see `villagegreen platforms` for the formats each reads"
     )
