@@ -16,6 +16,13 @@ Example::
     k_anonymity = 5            # smallest group shown when consent is not recorded
     unrecorded = "aggregate"   # "aggregate" (default) or "show"
 
+    [[sources]]                # a live source for `villagegreen sync` (docs/connectors/matrix.md)
+    name = "community"
+    platform = "matrix"
+    homeserver = "https://matrix.example.org"
+    token_env = "MATRIX_TOKEN" # the NAME of the environment variable holding the access token
+    rooms = ["#general:example.org"]   # or "joined" (the default): every joined room
+
 The file is looked for at ``--config``, then ``$VILLAGEGREEN_CONFIG``, then
 ``villagegreen.toml`` in the working directory; without one, nobody is a facilitator and
 the privacy defaults apply.
@@ -60,10 +67,28 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """A live source for ``villagegreen sync`` (``[[sources]]``); the token stays in the environment.
+
+    ``rooms`` empty means every joined room; ``source_key`` (default: the account's server) seeds
+    ids, so set it to the name ``villagegreen import`` printed to sync into an imported source.
+    """
+
+    name: str
+    platform: str
+    homeserver: str
+    token_env: str
+    rooms: tuple[str, ...] = ()
+    source_key: str | None = None
+    include_private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     facilitators: tuple[FacilitatorRule, ...] = ()
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     path: Path | None = None
+    sources: tuple[SourceConfig, ...] = ()
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -84,6 +109,7 @@ def load_config(path: Path | None = None) -> Config:
         facilitators=tuple(_facilitator(explicit, entry) for entry in _list(explicit, data, "facilitators")),
         privacy=_privacy(explicit, data.get("privacy", {})),
         path=explicit,
+        sources=tuple(_source(explicit, entry) for entry in _list(explicit, data, "sources")),
     )
 
 
@@ -121,3 +147,33 @@ def _privacy(path: Path, data: Any) -> PrivacyConfig:
     if unrecorded not in ("aggregate", "show"):
         raise ConfigError(f'{path}: privacy.unrecorded must be "aggregate" or "show"')
     return PrivacyConfig(k_anonymity=k, unrecorded=unrecorded)
+
+
+SYNC_PLATFORMS = ("matrix",)
+_SOURCE_FIELDS = {"name", "platform", "homeserver", "token_env", "rooms", "source_key", "include_private"}
+
+
+def _source(path: Path, entry: dict[str, Any]) -> SourceConfig:
+    unknown = sorted(set(entry) - _SOURCE_FIELDS)
+    if unknown:
+        # "token" itself is refused here: a secret in the file would end up in backups and repos.
+        raise ConfigError(f"{path}: unknown [[sources]] field(s) {', '.join(unknown)}; use {', '.join(sorted(_SOURCE_FIELDS))}")
+    for key in ("name", "platform", "homeserver", "token_env"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise ConfigError(f"{path}: every [[sources]] entry needs {key} (a string)")
+    if entry["platform"] not in SYNC_PLATFORMS:
+        raise ConfigError(f"{path}: source {entry['name']}: platform must be one of {', '.join(SYNC_PLATFORMS)}")
+    if not str(entry["homeserver"]).startswith(("https://", "http://")):
+        raise ConfigError(f"{path}: source {entry['name']}: homeserver must be a URL (https://matrix.example.org)")
+    rooms = entry.get("rooms", "joined")
+    rooms = [] if rooms == "joined" else rooms
+    if not isinstance(rooms, list) or not all(isinstance(r, str) and r[:1] in "!#" for r in rooms):
+        raise ConfigError(f'{path}: source {entry["name"]}: rooms must be "joined" or a list of room ids (!...) and aliases (#...)')
+    source_key = entry.get("source_key")
+    private = entry.get("include_private", False)
+    if (source_key is not None and not isinstance(source_key, str)) or not isinstance(private, bool):
+        raise ConfigError(f"{path}: source {entry['name']}: source_key must be a string and include_private true or false")
+    return SourceConfig(
+        name=entry["name"], platform=entry["platform"], homeserver=entry["homeserver"], token_env=entry["token_env"],
+        rooms=tuple(rooms), source_key=source_key, include_private=private,
+    )  # fmt: skip

@@ -95,9 +95,9 @@ def _import(
                     else:
                         writer.add(record)
                 writer.flush()
-                _finalise(store.con, report, started_at)
+                finalise_source(store.con, report, started_at)
                 report.seconds = time.perf_counter() - started
-                _record_run(store.con, report, started_at)
+                record_run(store.con, report, started_at)
                 _crash_point("before-commit")
             _crash_point("after-commit")
         except duckdb.Error as error:
@@ -107,7 +107,7 @@ def _import(
     return report
 
 
-def _finalise(con: duckdb.DuckDBPyConnection, report: ImportReport, now: datetime) -> None:
+def finalise_source(con: duckdb.DuckDBPyConnection, report: ImportReport, now: datetime) -> None:
     # Replies whose root is outside the export window (an export that starts mid-thread) still
     # belong to a conversation; create it from what we have rather than drop the replies.
     ((inferred,),) = con.execute(
@@ -141,7 +141,7 @@ def _finalise(con: duckdb.DuckDBPyConnection, report: ImportReport, now: datetim
     )
 
 
-def _record_run(con: duckdb.DuckDBPyConnection, report: ImportReport, started_at: datetime) -> None:
+def record_run(con: duckdb.DuckDBPyConnection, report: ImportReport, started_at: datetime) -> None:
     con.execute(
         "INSERT INTO import_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
