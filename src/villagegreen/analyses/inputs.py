@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 # Message kinds that are the platform talking, not a member: never counted as contributions.
-NON_CONTRIBUTION_KINDS = ("moderator_action", "small_action", "whisper", "system")
+# "erased": the empty placeholder `people forget` leaves where others' replies still point.
+NON_CONTRIBUTION_KINDS = ("moderator_action", "small_action", "whisper", "system", "erased")
 # Kinds a moderator records; counted separately by the facilitation analysis.
 MODERATION_KINDS = ("moderator_action",)
 

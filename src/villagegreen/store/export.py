@@ -1,7 +1,10 @@
 """Open exports of the canonical store: Parquet tables and ConvoKit corpora.
 
 No lock-in: everything Village Green knows can leave in formats other tools read. Private
-spaces stay out unless asked for, the same rule as on import.
+spaces stay out unless asked for, the same rule as on import. With a :class:`Pseudonymiser`
+(``export --pseudonymise``), people and accounts become stable salted pseudonyms, handles,
+emails, identity meta and source locations are dropped, and mentions of names inside text,
+titles and meta are replaced (see :mod:`villagegreen.store.privacy_pseudonyms` for the limits).
 """
 
 from __future__ import annotations
@@ -10,8 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from villagegreen.errors import ConfigError
 from villagegreen.store.database import Store
+from villagegreen.store.privacy_pseudonyms import Pseudonymiser
 
 CANONICAL_TABLES = ("sources", "spaces", "people", "identities", "conversations", "messages", "reactions", "events")
 
@@ -35,17 +42,60 @@ def _where(table: str, include_private: bool) -> str:
     return "" if include_private or table not in _PRIVATE_FILTER else f" WHERE {_PRIVATE_FILTER[table]}"
 
 
-def export_parquet(store: Store, out: Path, *, include_private: bool = False) -> dict[str, int]:
+def export_parquet(store: Store, out: Path, *, include_private: bool = False, pseudonymiser: Pseudonymiser | None = None) -> dict[str, int]:
     """One Parquet file per canonical table; returns rows written per table."""
     _prepare(out)
     written = {}
     for table in CANONICAL_TABLES:
         query = f'SELECT * FROM "{table}"{_where(table, include_private)}'
+        if pseudonymiser is not None:
+            written[table] = _write_pseudonymised(store, table, query, out / f"{table}.parquet", pseudonymiser)
+            continue
         target = str(out / f"{table}.parquet").replace("'", "''")
         store.con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet)")
         ((count,),) = store.con.execute(f"SELECT count(*) FROM ({query})").fetchall()
         written[table] = int(count)
     return written
+
+
+def _write_pseudonymised(store: Store, table: str, query: str, target: Path, p: Pseudonymiser) -> int:
+    # JSON columns leave as plain strings, as COPY writes them.
+    reader = store.con.execute(f"SELECT * FROM ({query})").to_arrow_reader(10_000)
+    schema = pa.schema([pa.field(f.name, pa.string()) if _is_text(f.type) else f for f in reader.schema])
+    rows = 0
+    with pq.ParquetWriter(target, schema) as writer:
+        for batch in reader:
+            columns = {name: batch.column(name).to_pylist() for name in batch.schema.names}
+            _pseudonymise_columns(table, columns, p)
+            writer.write_batch(pa.RecordBatch.from_pydict(columns, schema=schema))
+            rows += batch.num_rows
+    return rows
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or isinstance(kind, pa.ExtensionType)
+
+
+def _pseudonymise_columns(table: str, c: dict[str, list[Any]], p: Pseudonymiser) -> None:
+    """Rewrite one batch's columns in place: ids to pseudonyms, contact details dropped, mentions replaced."""
+    blank = [None] * len(next(iter(c.values()), []))
+    if table == "people":
+        c["display_name"] = c["id"] = [p.person(v) for v in c["id"]]
+    elif table == "identities":
+        c["display_name"] = c["person_id"] = [p.person(v) for v in c["person_id"]]
+        c["native_id"] = c["id"] = [p.identity(v) for v in c["id"]]
+        c["handle"], c["email"], c["meta"] = blank, blank, blank
+    elif table == "sources":
+        c["name"], c["location"] = [p.text(v) for v in c["name"]], blank
+    else:
+        for column in ("author_id", "identity_id"):
+            if column in c:
+                c[column] = [p.identity(v) for v in c[column]]
+        for column in ("text", "title", "name", "native_id"):
+            if column in c:
+                c[column] = [p.text(v) for v in c[column]]
+        if "meta" in c:
+            c["meta"] = [p.json_text(v) for v in c["meta"]]
 
 
 def _type_index(records: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -56,12 +106,13 @@ def _type_index(records: list[dict[str, Any]]) -> dict[str, list[str]]:
     return index
 
 
-def export_convokit(store: Store, out: Path, *, include_private: bool = False) -> dict[str, int]:
+def export_convokit(store: Store, out: Path, *, include_private: bool = False, pseudonymiser: Pseudonymiser | None = None) -> dict[str, int]:
     """A ConvoKit corpus folder: utterances.jsonl, speakers.json, conversations.json, corpus.json, index.json.
 
     Speakers are people (merged identities), so one person active on two platforms is one speaker.
     """
     _prepare(out)
+    p = pseudonymiser
     visible = "" if include_private else "WHERE NOT sp.private"
     cursor = store.con.execute(
         f"""
@@ -78,24 +129,32 @@ def export_convokit(store: Store, out: Path, *, include_private: bool = False) -
     with (out / "utterances.jsonl").open("w", encoding="utf-8") as handle:
         while batch := cursor.fetchmany(10_000):
             for mid, speaker, conversation, reply_to, timestamp, text, kind, space, meta in batch:
+                if p is not None:
+                    speaker = p.person(speaker) if speaker != "unknown" else speaker
+                    text, space, meta = p.text(text), p.text(space), p.json_text(meta)
                 utterance_meta = {"kind": kind, "space": space, **(json.loads(meta) if meta else {})}
                 if len(utterance_meta_sample) < 1000:
                     utterance_meta_sample.append(utterance_meta)
                 record = {
-                    "id": mid, "speaker": speaker, "conversation_id": conversation, "reply-to": reply_to,
-                    "timestamp": timestamp, "text": text, "meta": utterance_meta, "vectors": [],
+                    "id": mid,
+                    "speaker": speaker,
+                    "conversation_id": conversation,
+                    "reply-to": reply_to,
+                    "timestamp": timestamp,
+                    "text": text,
+                    "meta": utterance_meta,
+                    "vectors": [],
                 }
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 utterances += 1
                 speaker_ids.add(speaker)
     # Only people who speak in the exported spaces, so a private-only member is not named.
-    speakers = {
-        pid: {"name": name}
-        for pid, name in store.con.execute("SELECT id, display_name FROM people ORDER BY id").fetchall()
-        if pid in speaker_ids
-    }
+    people = store.con.execute("SELECT id, display_name FROM people ORDER BY id").fetchall()
+    if p is not None:
+        people = [(pseudonym, pseudonym) for pseudonym in (p.person(pid) for pid, _ in people)]
+    speakers = {pid: {"name": name} for pid, name in people if pid in speaker_ids}
     conversations = {
-        cid: {"title": title, "space": space}
+        cid: {"title": p.text(title), "space": p.text(space)} if p is not None else {"title": title, "space": space}
         for cid, title, space in store.con.execute(
             f"SELECT c.id, c.title, sp.name FROM conversations c JOIN spaces sp ON sp.id = c.space_id {visible} ORDER BY c.id"
         ).fetchall()

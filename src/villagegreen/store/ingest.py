@@ -18,6 +18,7 @@ from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, StoreError
 from villagegreen.model import Skipped, make_id
 from villagegreen.store.database import Store
+from villagegreen.store.erasure import apply_block_list
 from villagegreen.store.report import ImportReport
 from villagegreen.store.writer import BatchWriter
 
@@ -96,6 +97,8 @@ def _import(
                         writer.add(record)
                 writer.flush()
                 finalise_source(store.con, report, started_at)
+                # People erased with `people forget` stay erased when their export is re-imported.
+                apply_block_list(store, source_id)
                 report.seconds = time.perf_counter() - started
                 record_run(store.con, report, started_at)
                 _crash_point("before-commit")

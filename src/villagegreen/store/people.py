@@ -5,6 +5,11 @@ identities moved, the person each belonged to before (parallel arrays) and the p
 merge removed. An unmerge replays that row backwards, so it restores ``identities.person_id``
 and ``people`` exactly. Rejected pairs (``people_merge_rejections``) are never suggested again.
 Ids may be given in full or as a unique prefix of at least six characters.
+
+Merges, unmerges and rejections also go to the audit log (:mod:`villagegreen.store.audit`),
+and a merge folds the people's consent together, strictest status first
+(:func:`villagegreen.store.consent.merge_consent`); an unmerge leaves that consent on everyone
+it restores.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from villagegreen.errors import InputError, StoreError
+from villagegreen.store import audit as audit_log
+from villagegreen.store.consent import copy_consent, merge_consent
 from villagegreen.store.database import Store
 from villagegreen.store.merge_suggestions import identity_facts, suggest
 
@@ -91,7 +98,10 @@ def merge(store: Store, refs: Sequence[str], *, reason: str, actor: str | None =
     with store.transaction():
         record = _log(store, "merge", actor, reason, score, target, [m[0] for m in moved], [m[1] for m in moved], removed_json, None)
         store.con.execute(f"UPDATE identities SET person_id = ? WHERE person_id IN ({marks})", [target, *absorbed])
+        merge_consent(store, target, absorbed, actor=record.actor)
         store.con.execute(f"DELETE FROM people WHERE id IN ({marks})", absorbed)
+        details = {"merge_id": record.id, "absorbed_people": absorbed, "identity_ids": record.identity_ids, "reason": reason, "score": score}
+        audit_log.record(store, "merge", target, details, actor=record.actor)
     return record
 
 
@@ -129,7 +139,12 @@ def unmerge(store: Store, ref: str, *, reason: str = "", actor: str | None = Non
         for identity_id, person_id in zip(identity_ids, previous, strict=True):
             store.con.execute("UPDATE identities SET person_id = ? WHERE id = ?", [person_id, identity_id])
         why = reason.strip() or f"undo merge #{merge_id}"
-        return _log(store, "unmerge", actor, why, None, target, list(identity_ids), [target] * len(identity_ids), None, int(merge_id))
+        record = _log(store, "unmerge", actor, why, None, target, list(identity_ids), [target] * len(identity_ids), None, int(merge_id))
+        restored = sorted(set(previous) - {target})
+        copy_consent(store, target, restored)
+        details = {"merge_id": record.id, "undoes": int(merge_id), "restored_people": restored, "identity_ids": list(identity_ids), "reason": why}
+        audit_log.record(store, "unmerge", target, details, actor=record.actor)
+        return record
 
 
 def reject(store: Store, first: str, second: str, *, reason: str, actor: str | None = None) -> int:
@@ -150,6 +165,8 @@ def reject(store: Store, first: str, second: str, *, reason: str, actor: str | N
                 "INSERT INTO people_merge_rejections VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", [x, y, now, actor or default_actor(), reason]
             )
         after = store.con.execute("SELECT count(*) FROM people_merge_rejections").fetchall()[0][0]
+        details = {"other_person_id": b, "pairs_added": int(after - before), "reason": reason}
+        audit_log.record(store, "reject", a, details, actor=actor or default_actor())
     return int(after - before)
 
 

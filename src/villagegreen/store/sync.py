@@ -36,6 +36,7 @@ from villagegreen.connectors.matrix.mapping import as_dict
 from villagegreen.errors import ConfigError, StoreError
 from villagegreen.model import Identity, Skipped
 from villagegreen.store.database import Store
+from villagegreen.store.erasure import apply_block_list
 from villagegreen.store.ingest import finalise_source, record_run, source_id_for
 from villagegreen.store.report import ImportReport
 from villagegreen.store.writer import BatchWriter
@@ -153,6 +154,7 @@ def _write(
                 writer.add(person)
             writer.flush()
             finalise_source(store.con, imported, now)
+            apply_block_list(store, imported.source_id)
             record_run(store.con, imported, now)
             if report.cursor_after:
                 store.con.execute("INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?)", [source_id, STREAM, report.cursor_after, now])

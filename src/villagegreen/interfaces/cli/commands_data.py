@@ -16,6 +16,7 @@ from villagegreen.interfaces.cli.options import DbOption, JsonOption
 from villagegreen.store import DEFAULT_DB_PATH, Store
 from villagegreen.store.export import export_convokit, export_parquet
 from villagegreen.store.overview import SpaceStats, list_sources, space_stats
+from villagegreen.store.privacy_pseudonyms import SALT_ENV, Pseudonymiser, resolve_salt
 
 console = Console(highlight=False)
 
@@ -80,15 +81,18 @@ def export_command(
     export_format: Annotated[ExportFormat, typer.Option("--format", help="parquet: one file per table; convokit: a ConvoKit corpus.")],
     db: DbOption = DEFAULT_DB_PATH,
     include_private: IncludePrivate = False,
+    pseudonymise: Annotated[bool, typer.Option("--pseudonymise", help="Replace people with stable salted pseudonyms; drop names, handles, emails.")] = False,
+    salt: Annotated[str | None, typer.Option("--salt", help=f"Pseudonym secret (default ${SALT_ENV}, else one kept beside the store).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Export the store in an open format.
 
-    Example: villagegreen export corpus/ --format convokit --db acme.duckdb
+    Example: villagegreen export corpus/ --format convokit --pseudonymise --db acme.duckdb
     """
     with Store.open(db, read_only=True) as store:
         exporter = export_parquet if export_format is ExportFormat.parquet else export_convokit
-        counts = exporter(store, out, include_private=include_private)
+        pseudonymiser = Pseudonymiser.from_store(store, resolve_salt(db, salt)[0]) if pseudonymise else None
+        counts = exporter(store, out, include_private=include_private, pseudonymiser=pseudonymiser)
     if as_json:
         print(json.dumps({"format": export_format.value, "out": str(out), "counts": counts}, indent=2))
     else:
