@@ -281,6 +281,34 @@ _DECLARED: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        7,
+        "stories",
+        # The editor's desk (stories/desk.py): a story per drafted conversation with its
+        # editorial state, and every version of its body (Story.to_dict() as JSON) with who made
+        # it and the state it moved to, never overwritten. Bodies quote members: erasure's
+        # text scan (store/privacy_redaction.py) covers these JSON columns like any other.
+        """
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            conversation_id VARCHAR NOT NULL,
+            title VARCHAR NOT NULL,
+            state VARCHAR NOT NULL CHECK (state IN ('draft', 'in_review', 'approved', 'published')),
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE story_versions (
+            story_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            state VARCHAR NOT NULL,
+            body JSON NOT NULL,
+            actor VARCHAR NOT NULL,
+            note VARCHAR,
+            created_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (story_id, version)
+        );
+        """,
+    ),
 )
 
 # Applied in version order whatever the order of declaration; versions must run 1..N with no

@@ -1,0 +1,183 @@
+"""Commands that narrate: ``threads ripe`` (has a conversation run its course?), ``story``, ``stories``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from villagegreen.errors import InputError
+from villagegreen.interfaces.cli.app import app
+from villagegreen.interfaces.cli.options import DbOption, JsonOption
+from villagegreen.store import DEFAULT_DB_PATH, Store
+
+if TYPE_CHECKING:
+    from villagegreen.analyses.lifecycle_report import RipenessReport
+
+# Analyses and stories (numpy, the embedder) are imported inside each command: every CLI call
+# imports this module, and `villagegreen --help` should not pay for them.
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+FormatOption = Annotated[str, typer.Option("--format", help="md, html or json.")]
+Actor = Annotated[str | None, typer.Option("--actor", help="Who did it (default: your login name).")]
+Note = Annotated[str | None, typer.Option("--note", help="Why: kept with the version.")]
+stories_app = typer.Typer(
+    name="stories",
+    help="The editor's desk: saved story drafts, their versions and approval.\n\nExample: villagegreen stories list --db acme.duckdb",
+    no_args_is_help=True,
+)
+app.add_typer(stories_app, name="stories")
+threads_app = typer.Typer(
+    name="threads",
+    help="Conversations: which have run their course and what to do about them.\n\nExample: villagegreen threads ripe --db acme.duckdb",
+    no_args_is_help=True,
+)
+app.add_typer(threads_app, name="threads")
+_FORMATS = ("md", "html", "json")
+
+
+@threads_app.command("ripe")
+def threads_ripe_command(
+    db: DbOption = DEFAULT_DB_PATH,
+    space: Annotated[str | None, typer.Option("--space", help="One space: its id or its name.")] = None,
+    no_embeddings: Annotated[bool, typer.Option("--no-embeddings", help="Skip the novelty and drift signals (no embedder needed).")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Rows shown in the table (JSON has them all).")] = 30,
+    as_json: JsonOption = False,
+) -> None:
+    """Has each conversation run its course? A state, a suggested action and the reason.
+
+    States: nudge (unanswered), wrap_up (write the story), split, close, keep_going.
+    Example: villagegreen threads ripe --db acme.duckdb --space "category 10"
+    """
+    from villagegreen.analyses.lifecycle_report import ripeness
+
+    embedder = None
+    if not no_embeddings:
+        from villagegreen.analyses.embeddings import get_embedder
+
+        embedder = get_embedder("static")
+    with Store.open(db) as store:
+        report = ripeness(store, space=space, embedder=embedder)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        _print_ripeness(report, limit)
+
+
+def _print_ripeness(report: RipenessReport, limit: int) -> None:
+    counts = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in report.counts.items())
+    console.print(f"[bold]{len(report.threads)} conversations[/] as of {report.as_of:%Y-%m-%d}: {counts}")
+    table = Table("state", "conversation", "space", "reason")
+    table.add_column("id", no_wrap=True, min_width=24)  # copied into `villagegreen story ID`: never cut
+    for r in report.threads[:limit]:
+        table.add_row(r.state.replace("_", " "), r.title[:60], r.space[:30], r.reason, r.conversation_id)
+    console.print(table)
+
+
+@app.command("story")
+def story_command(
+    conversation: Annotated[str, typer.Argument(help="The conversation id (from `threads ripe --json`).")],
+    db: DbOption = DEFAULT_DB_PATH,
+    fmt: FormatOption = "md",
+    save: Annotated[bool, typer.Option("--save", help="Keep the draft on the editor's desk (a new version if one is open).")] = False,
+    actor: Actor = None,
+) -> None:
+    """Draft the attributed story of a conversation, every statement cited to its messages.
+
+    People who refused 'quoting' consent are neither named nor quoted.
+    Example: villagegreen story 93f6d327f9eb047d8eb11a45 --db acme.duckdb --format html
+    Example: villagegreen story 93f6d327f9eb047d8eb11a45 --db acme.duckdb --save
+    """
+    _check_format(fmt)
+    from villagegreen.stories.draft import draft_story
+    from villagegreen.stories.render import render
+
+    with Store.open(db) as store:
+        story = draft_story(store, conversation)
+        if save:
+            from villagegreen.stories.desk import save_story
+
+            record = save_story(store, story, actor=actor)
+            err_console.print(f"saved as story {record.id} ({record.state}, version {record.versions})")
+    print(render(story, fmt), end="")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in _FORMATS:
+        raise InputError(f"--format {fmt!r} is not one of {', '.join(_FORMATS)}")
+
+
+@stories_app.command("list")
+def stories_list_command(
+    db: DbOption = DEFAULT_DB_PATH,
+    state: Annotated[str | None, typer.Option("--state", help="Only stories in this state: draft, in_review, approved, published.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stories on the editor's desk, newest change first.
+
+    Example: villagegreen stories list --db acme.duckdb --state draft
+    """
+    from villagegreen.stories.desk import list_stories
+
+    with Store.open(db) as store:
+        records = list_stories(store, state)
+    if as_json:
+        print(json.dumps([r.to_dict() for r in records], indent=2))
+        return
+    table = Table("id", "state", "versions", "updated", "title")
+    for r in records:
+        table.add_row(str(r.id), r.state, str(r.versions), f"{r.updated_at:%Y-%m-%d %H:%M}", r.title[:70])
+    console.print(table)
+
+
+@stories_app.command("show")
+def stories_show_command(
+    story_id: Annotated[int, typer.Argument(help="The story id (from `stories list`).")],
+    db: DbOption = DEFAULT_DB_PATH,
+    fmt: FormatOption = "md",
+) -> None:
+    """The latest version of a saved story.
+
+    Example: villagegreen stories show 3 --db acme.duckdb --format html
+    """
+    _check_format(fmt)
+    from villagegreen.stories.desk import latest_story
+    from villagegreen.stories.render import render
+
+    with Store.open(db) as store:
+        print(render(latest_story(store, story_id), fmt), end="")
+
+
+def _move(db: Path, story_id: int, state: str, actor: str | None, note: str | None) -> None:
+    from villagegreen.stories.desk import set_state
+
+    with Store.open(db) as store:
+        record = set_state(store, story_id, state, actor=actor, note=note)
+    console.print(f"story {record.id} is now {record.state} (version {record.versions})")
+
+
+@stories_app.command("review")
+def stories_review_command(
+    story_id: Annotated[int, typer.Argument(help="The story id.")], db: DbOption = DEFAULT_DB_PATH, actor: Actor = None, note: Note = None
+) -> None:
+    """Send a draft to review.
+
+    Example: villagegreen stories review 3 --db acme.duckdb --note "please check the takeaways"
+    """
+    _move(db, story_id, "in_review", actor, note)
+
+
+@stories_app.command("approve")
+def stories_approve_command(
+    story_id: Annotated[int, typer.Argument(help="The story id.")], db: DbOption = DEFAULT_DB_PATH, actor: Actor = None, note: Note = None
+) -> None:
+    """Approve a story, after checking nobody who refused quoting is named or quoted in it.
+
+    Example: villagegreen stories approve 3 --db acme.duckdb --actor ana
+    """
+    _move(db, story_id, "approved", actor, note)
