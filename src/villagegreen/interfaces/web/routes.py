@@ -20,6 +20,7 @@ from villagegreen.interfaces.web.pages_overview import overview_data
 from villagegreen.interfaces.web.pages_people import decide_merge, people_data
 from villagegreen.interfaces.web.pages_settings import settings_data
 from villagegreen.interfaces.web.pages_spaces import conversation_data, space_data, spaces_data
+from villagegreen.interfaces.web.pages_threads import ripe_threads_data
 from villagegreen.store.database import Store
 
 MAX_FORM_BYTES = 16_384  # the forms here carry two ids and a token
@@ -52,6 +53,9 @@ def register_routes(app: FastAPI) -> None:
         app, "/conversations/{conversation_id}", "conversation.html", "spaces",
         lambda r, store: conversation_data(store, r.path_params["conversation_id"]), "One conversation's reply tree",
     )  # fmt: skip
+    _add_page(
+        app, "/threads/ripe", "ripe.html", "threads/ripe", lambda _r, store: ripe_threads_data(store), "Ripe for wrap-up: each conversation's state and action"
+    )
     _add_page(app, "/people", "people.html", "people", lambda r, store: people_data(store, dashboard(r).config), "Time and energy; merge suggestions")
     _add_page(
         app, "/settings", "settings.html", "settings",
