@@ -93,9 +93,10 @@ def test_a_telegram_chat_type_that_is_not_a_string_counts_as_private(tmp_path: P
     assert sum(isinstance(r, Message) for r in records) == sum(1 for m in document["messages"] if m.get("type") == "message")
 
 
-def test_an_xml_declaration_with_an_unknown_encoding_is_an_input_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", ["u1tf-8", "utf-7"])
+def test_an_xml_declaration_with_an_unknown_or_multibyte_encoding_is_an_input_error(tmp_path: Path, encoding: str) -> None:
     site = tmp_path / "fuzz.stackexchange.com"
     site.mkdir()
-    (site / "Posts.xml").write_text('<?xml version="1.0" encoding="u1tf-8"?>\n<posts>\n</posts>\n', encoding="utf-8")
+    (site / "Posts.xml").write_text(f'<?xml version="1.0" encoding="{encoding}"?>\n<posts>\n</posts>\n', encoding="utf-8")
     with pytest.raises(InputError, match="cannot read the file"):
         _read(site, "stackexchange")

@@ -69,8 +69,9 @@ def iter_rows(tree: SourceTree, name: str, root_tag: str) -> Iterator[dict[str, 
             f"{where}: refusing XML entity declarations and DTDs (they allow entity-expansion and external-entity attacks); "
             "real dumps never contain them: download the dump again from archive.org"
         ) from None
-    # LookupError: an XML declaration naming an encoding Python does not know.
-    except (OSError, EOFError, zipfile.BadZipFile, UnicodeError, LookupError) as error:
+    # LookupError: an XML declaration naming an encoding Python does not know; ValueError: one
+    # naming a multi-byte encoding expat cannot stream (utf-7, say). Both found by fuzzing.
+    except (OSError, EOFError, zipfile.BadZipFile, UnicodeError, LookupError, ValueError) as error:
         raise InputError(f"{where}: cannot read the file ({error}); unpack the dump again") from None
 
 
