@@ -21,6 +21,8 @@ from villagegreen.interfaces.web.pages_people import decide_merge, people_data
 from villagegreen.interfaces.web.pages_settings import settings_data
 from villagegreen.interfaces.web.pages_spaces import conversation_data, space_data, spaces_data
 from villagegreen.interfaces.web.pages_threads import ripe_threads_data
+from villagegreen.interfaces.web.routes_editorial import register_editorial_routes
+from villagegreen.interfaces.web.routes_insights import register_insight_routes
 from villagegreen.store.database import Store
 
 MAX_FORM_BYTES = 16_384  # the forms here carry two ids and a token
@@ -61,6 +63,9 @@ def register_routes(app: FastAPI) -> None:
         app, "/settings", "settings.html", "settings",
         lambda r, store: settings_data(store, dashboard(r).config, token_required=dashboard(r).token is not None), "Sources, facilitators, privacy",
     )  # fmt: skip
+
+    register_insight_routes(app)
+    register_editorial_routes(app)
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:
