@@ -309,6 +309,27 @@ _DECLARED: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        8,
+        "publications",
+        # What `villagegreen publish` posted where: one row per (item, target), written only after
+        # the platform accepted it, so re-running never posts twice and a failure leaves no row.
+        # content_hash is the SHA-256 of what was sent. No person data: items are cited by id.
+        """
+        CREATE TABLE publications (
+            item_kind VARCHAR NOT NULL CHECK (item_kind IN ('story', 'wrapup', 'poll', 'digest')),
+            item_id VARCHAR NOT NULL,
+            target VARCHAR NOT NULL,
+            target_kind VARCHAR NOT NULL,
+            remote_id VARCHAR,
+            remote_url VARCHAR,
+            content_hash VARCHAR NOT NULL,
+            published_at TIMESTAMPTZ NOT NULL,
+            actor VARCHAR NOT NULL,
+            PRIMARY KEY (item_kind, item_id, target)
+        );
+        """,
+    ),
 )
 
 # Applied in version order whatever the order of declaration; versions must run 1..N with no
