@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -63,8 +64,6 @@ def test_poll_options_are_checked_and_the_id_is_stable() -> None:
 
 
 def test_wrapup_to_a_site_then_not_again(opened: Store, desk: Desk, tmp_path: object) -> None:
-    from pathlib import Path
-
     target = Target("site", "site", {"path": str(Path(str(tmp_path)) / "site")})
     first = publish(opened, wrapup_item(opened, desk.conversation), target)
     second = publish(opened, wrapup_item(opened, desk.conversation), target)
@@ -108,3 +107,16 @@ def test_consent_refused_after_approval_stops_the_story_and_its_quotes(opened: S
     with pytest.raises(InputError, match=f"story {desk.approved} cannot be published now: it (names|quotes) a member who refused quoting"):
         story_item(opened, desk.approved)
     assert "What the group concluded" not in wrapup_item(opened, desk.conversation).markdown
+
+
+def test_story_and_wrapup_from_a_private_space_are_refused_unless_included(opened: Store, desk: Desk, tmp_path: object) -> None:
+    from villagegreen.publish.items import story_item
+
+    target = Target("site", "site", {"path": str(Path(str(tmp_path)) / "site")})
+    opened.con.execute("UPDATE spaces SET private = true WHERE id = (SELECT space_id FROM conversations WHERE id = ?)", [desk.conversation])
+    for item in (story_item(opened, desk.approved), wrapup_item(opened, desk.conversation)):
+        with pytest.raises(InputError, match="comes from the private space .*--include-private"):
+            publish(opened, item, target)
+        assert publish(opened, item, target, dry_run=True, include_private=True).status == "dry run"
+    assert opened.con.execute("SELECT count(*) FROM publications").fetchone() == (0,)
+    assert not (Path(str(tmp_path)) / "site").exists()

@@ -141,7 +141,10 @@ def test_wrapup_of_a_conversation_from_the_room_goes_into_its_thread(tmp_path: P
         import_path(store, export, include_private=True)
         ((conversation,),) = store.con.execute("SELECT conversation_id FROM messages WHERE native_id = ?", [root]).fetchall()
     config = write_config(tmp_path / "vg.toml", {"name": "chat", "kind": "matrix", "homeserver": server.url, "room": room_id, "token_env": TOKEN_ENV})
+    # Private content goes back only where it came from, and only when asked explicitly.
     code, _out, err = run_cli(capsys, "publish", "wrapup", conversation, "--force", "--to", "chat", "--db", db, "--config", config)
+    assert code != 0 and "--include-private" in err
+    code, _out, err = run_cli(capsys, "publish", "wrapup", conversation, "--force", "--include-private", "--to", "chat", "--db", db, "--config", config)
     assert code == 0, err
     notes = [e for e in events(server, account, room_id, "m.room.message") if e["content"]["body"].startswith("# Wrapping up")]
     assert len(notes) == 1

@@ -60,6 +60,9 @@ class Item:
     story_id: int | None = None
     poll: Poll | None = None
     origin: Origin | None = None  # where a wrap-up's conversation lives, so it can reply in place
+    # The private space (channel, DM, invite-only room) the item's conversation comes from: a
+    # publisher refuses it unless the facilitator explicitly includes private content.
+    private_space: str | None = None
 
     def content_hash(self) -> str:
         """SHA-256 of what is published (title, bodies, poll), the same for every target."""
@@ -80,7 +83,18 @@ def story_item(store: Store, story_id: int) -> Item:
     # Consent may have changed since approval: check again at the moment of publishing.
     if problems := consent_problems(store, story):
         raise InputError(f"story {story_id} cannot be published now: {problems[0]}; re-draft it with `villagegreen story {story.conversation_id} --save`")
-    return Item("story", str(story_id), story.title, to_markdown(story), to_html(story), story_id=story_id)
+    return Item(
+        "story", str(story_id), story.title, to_markdown(story), to_html(story), story_id=story_id,
+        private_space=private_space_of(store, story.conversation_id),
+    )  # fmt: skip
+
+
+def private_space_of(store: Store, conversation_id: str) -> str | None:
+    """The name of the private space holding ``conversation_id``, or None when it is public."""
+    rows = store.con.execute(
+        "SELECT sp.name FROM conversations c JOIN spaces sp ON sp.id = c.space_id WHERE c.id = ? AND sp.private", [conversation_id]
+    ).fetchall()
+    return str(rows[0][0]) if rows else None
 
 
 def wrapup_item(store: Store, conversation_id: str, *, force: bool = False) -> Item:
@@ -109,7 +123,10 @@ def wrapup_item(store: Store, conversation_id: str, *, force: bool = False) -> I
     closing = "Thank you to everyone who took part. Anything still open deserves a new thread of its own."
     md.append(closing)
     htm.append(f"<p>{closing}</p>")
-    return Item("wrapup", conversation_id, title, "\n".join(md) + "\n", "\n".join(htm) + "\n", origin=_origin(store, thread))
+    return Item(
+        "wrapup", conversation_id, title, "\n".join(md) + "\n", "\n".join(htm) + "\n", origin=_origin(store, thread),
+        private_space=private_space_of(store, conversation_id),
+    )  # fmt: skip
 
 
 def _origin(store: Store, thread: Thread) -> Origin:

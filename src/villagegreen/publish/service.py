@@ -70,8 +70,26 @@ def _finish_story(store: Store, item: Item, target: Target, actor: str) -> None:
         set_state(store, item.story_id, "published", actor=actor, note=f"published to {target.name}")
 
 
-def publish(store: Store, item: Item, target: Target, *, dry_run: bool = False, actor: str | None = None, http: Http | None = None) -> PublishReport:
-    """Publish ``item`` to ``target`` once; ``http`` carries a test transport (a fresh client otherwise)."""
+def publish(
+    store: Store,
+    item: Item,
+    target: Target,
+    *,
+    dry_run: bool = False,
+    actor: str | None = None,
+    http: Http | None = None,
+    include_private: bool = False,
+) -> PublishReport:
+    """Publish ``item`` to ``target`` once; ``http`` carries a test transport (a fresh client otherwise).
+
+    An item from a private space is refused unless ``include_private``: what was said in a DM or
+    a private channel must not reach a wider audience by default.
+    """
+    if item.private_space is not None and not include_private:
+        raise InputError(
+            f"{item.kind} {item.item_id} comes from the private space {item.private_space!r}; "
+            "pass --include-private to publish it anyway (check who can read the target first)"
+        )
     _check_story(store, item)
     delivery = PREPARE[target.kind](item, target)
     done = find(store, item.kind, item.item_id, target.name)

@@ -27,6 +27,7 @@ console = Console(highlight=False, soft_wrap=True)
 ToOption = Annotated[str, typer.Option("--to", help="The target's name in villagegreen.toml ([[targets]]).")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print exactly what would be sent and where; send nothing.")]
 Actor = Annotated[str | None, typer.Option("--actor", help="Who publishes (default: your login name); kept in the audit log.")]
+IncludePrivate = Annotated[bool, typer.Option("--include-private", help="Allow a story or wrap-up whose conversation is in a private channel, DM or room.")]
 publish_app = typer.Typer(
     name="publish",
     help="Post stories, wrap-up notes, topic polls and digests back to the platforms.\n\n"
@@ -36,7 +37,9 @@ publish_app = typer.Typer(
 app.add_typer(publish_app, name="publish")
 
 
-def _run(db: Path, config: Path | None, to: str, build: Callable[[Store], Item], dry_run: bool, actor: str | None, as_json: bool) -> None:
+def _run(
+    db: Path, config: Path | None, to: str, build: Callable[[Store], Item], dry_run: bool, actor: str | None, as_json: bool, include_private: bool = False
+) -> None:
     from villagegreen.publish.service import publish
     from villagegreen.publish.targets import find_target
 
@@ -44,7 +47,7 @@ def _run(db: Path, config: Path | None, to: str, build: Callable[[Store], Item],
     # A dry run only reads: it may look at a store another process is writing, and never creates one.
     with Store.open(db, read_only=dry_run) as store:
         item = build(store)
-        report = publish(store, item, target, dry_run=dry_run, actor=actor)
+        report = publish(store, item, target, dry_run=dry_run, actor=actor, include_private=include_private)
     _print(report, target.kind, as_json)
 
 
@@ -74,6 +77,7 @@ def publish_story_command(
     dry_run: DryRun = False,
     actor: Actor = None,
     as_json: JsonOption = False,
+    include_private: IncludePrivate = False,
 ) -> None:
     """Publish an approved story; it becomes 'published'. Drafts and stories in review are refused.
 
@@ -81,7 +85,7 @@ def publish_story_command(
     """
     from villagegreen.publish.items import story_item
 
-    _run(db, config, to, lambda store: story_item(store, story_id), dry_run, actor, as_json)
+    _run(db, config, to, lambda store: story_item(store, story_id), dry_run, actor, as_json, include_private)
 
 
 @publish_app.command("wrapup")
@@ -94,6 +98,7 @@ def publish_wrapup_command(
     dry_run: DryRun = False,
     actor: Actor = None,
     as_json: JsonOption = False,
+    include_private: IncludePrivate = False,
 ) -> None:
     """Post a wrap-up note for a conversation that has run its course (counts only; nobody named).
 
@@ -101,7 +106,7 @@ def publish_wrapup_command(
     """
     from villagegreen.publish.items import wrapup_item
 
-    _run(db, config, to, lambda store: wrapup_item(store, conversation, force=force), dry_run, actor, as_json)
+    _run(db, config, to, lambda store: wrapup_item(store, conversation, force=force), dry_run, actor, as_json, include_private)
 
 
 @publish_app.command("poll")
