@@ -23,6 +23,13 @@ Example::
     token_env = "MATRIX_TOKEN" # the NAME of the environment variable holding the access token
     rooms = ["#general:example.org"]   # or "joined" (the default): every joined room
 
+    [[sources]]                # each platform declares its own fields (SOURCE_FIELDS below)
+    name = "forum"
+    platform = "discourse"     # also slack, mattermost, zulip, teams: see docs/connectors/<platform>.md
+    url = "https://forum.example.org"
+    api_username = "system"
+    token_env = "DISCOURSE_API_KEY"
+
 The file is looked for at ``--config``, then ``$VILLAGEGREEN_CONFIG``, then
 ``villagegreen.toml`` in the working directory; without one, nobody is a facilitator and
 the privacy defaults apply.
@@ -70,17 +77,32 @@ class PrivacyConfig:
 class SourceConfig:
     """A live source for ``villagegreen sync`` (``[[sources]]``); the token stays in the environment.
 
-    ``rooms`` empty means every joined room; ``source_key`` (default: the account's server) seeds
-    ids, so set it to the name ``villagegreen import`` printed to sync into an imported source.
+    Which fields a platform takes is declared in ``SOURCE_FIELDS``. ``rooms`` (Matrix) and
+    ``channels`` (Slack, Mattermost) empty mean every joined room or channel the account can
+    read. ``source_key`` seeds ids: set it to the name ``villagegreen import`` printed to sync
+    into an imported source (default: the Matrix account's server, the Discourse or Mattermost
+    host, the Slack team id).
     """
 
     name: str
     platform: str
-    homeserver: str
     token_env: str
+    homeserver: str = ""
     rooms: tuple[str, ...] = ()
     source_key: str | None = None
     include_private: bool = False
+    url: str = ""
+    api_username: str = ""
+    # Zulip: the (bot) account's email; the API key is in the environment.
+    email: str = ""
+    # Teams: the team's id; with tenant_id and client_id, token_env holds the app's client secret
+    # (client-credentials flow), without them a ready Graph access token.
+    team_id: str = ""
+    tenant_id: str = ""
+    client_id: str = ""
+    channels: tuple[str, ...] = ()
+    # Slack: how far back each sync re-reads channel history to notice new replies in threads.
+    thread_lookback_days: int = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,31 +171,64 @@ def _privacy(path: Path, data: Any) -> PrivacyConfig:
     return PrivacyConfig(k_anonymity=k, unrecorded=unrecorded)
 
 
-SYNC_PLATFORMS = ("matrix",)
-_SOURCE_FIELDS = {"name", "platform", "homeserver", "token_env", "rooms", "source_key", "include_private"}
+_COMMON_FIELDS = ("name", "platform", "token_env", "source_key", "include_private")
+# platform -> (required fields, optional fields), beyond the common ones.
+SOURCE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "matrix": (("homeserver",), ("rooms",)),
+    "discourse": (("url", "api_username"), ()),
+    "slack": ((), ("channels", "thread_lookback_days")),
+    "mattermost": (("url",), ("channels",)),
+    "zulip": (("url", "email"), ("channels",)),
+    "teams": (("team_id",), ("tenant_id", "client_id", "channels")),
+}
+SYNC_PLATFORMS = tuple(SOURCE_FIELDS)
+_URL_FIELDS = ("homeserver", "url")
+_STRING_FIELDS = ("homeserver", "url", "api_username", "email", "team_id", "tenant_id", "client_id")
 
 
 def _source(path: Path, entry: dict[str, Any]) -> SourceConfig:
-    unknown = sorted(set(entry) - _SOURCE_FIELDS)
-    if unknown:
-        # "token" itself is refused here: a secret in the file would end up in backups and repos.
-        raise ConfigError(f"{path}: unknown [[sources]] field(s) {', '.join(unknown)}; use {', '.join(sorted(_SOURCE_FIELDS))}")
-    for key in ("name", "platform", "homeserver", "token_env"):
+    for key in ("name", "platform", "token_env"):
         if not isinstance(entry.get(key), str) or not entry[key]:
             raise ConfigError(f"{path}: every [[sources]] entry needs {key} (a string)")
-    if entry["platform"] not in SYNC_PLATFORMS:
-        raise ConfigError(f"{path}: source {entry['name']}: platform must be one of {', '.join(SYNC_PLATFORMS)}")
-    if not str(entry["homeserver"]).startswith(("https://", "http://")):
-        raise ConfigError(f"{path}: source {entry['name']}: homeserver must be a URL (https://matrix.example.org)")
+    name, platform = entry["name"], entry["platform"]
+    if platform not in SOURCE_FIELDS:
+        raise ConfigError(f"{path}: source {name}: platform must be one of {', '.join(SYNC_PLATFORMS)}")
+    required, optional = SOURCE_FIELDS[platform]
+    allowed = {*_COMMON_FIELDS, *required, *optional}
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        # "token" itself is refused here: a secret in the file would end up in backups and repos.
+        raise ConfigError(f"{path}: source {name}: unknown field(s) {', '.join(unknown)} for {platform}; use {', '.join(sorted(allowed))}")
+    for key in required:
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise ConfigError(f"{path}: source {name}: a {platform} source needs {key} (a string)")
+    for key in _STRING_FIELDS:
+        if key in entry and (not isinstance(entry[key], str) or not entry[key]):
+            raise ConfigError(f"{path}: source {name}: {key} must be a non-empty string")
+    for key in _URL_FIELDS:
+        if key in entry and not str(entry[key]).startswith(("https://", "http://")):
+            raise ConfigError(f"{path}: source {name}: {key} must be a URL (https://...)")
     rooms = entry.get("rooms", "joined")
     rooms = [] if rooms == "joined" else rooms
     if not isinstance(rooms, list) or not all(isinstance(r, str) and r[:1] in "!#" for r in rooms):
-        raise ConfigError(f'{path}: source {entry["name"]}: rooms must be "joined" or a list of room ids (!...) and aliases (#...)')
+        raise ConfigError(f'{path}: source {name}: rooms must be "joined" or a list of room ids (!...) and aliases (#...)')
+    channels = entry.get("channels", "all")
+    channels = [] if channels == "all" else channels
+    if not isinstance(channels, list) or not all(isinstance(c, str) and c for c in channels):
+        raise ConfigError(f'{path}: source {name}: channels must be "all" or a list of channel names or ids')
     source_key = entry.get("source_key")
     private = entry.get("include_private", False)
     if (source_key is not None and not isinstance(source_key, str)) or not isinstance(private, bool):
-        raise ConfigError(f"{path}: source {entry['name']}: source_key must be a string and include_private true or false")
+        raise ConfigError(f"{path}: source {name}: source_key must be a string and include_private true or false")
+    if bool(entry.get("tenant_id")) != bool(entry.get("client_id")):
+        raise ConfigError(f"{path}: source {name}: give both tenant_id and client_id (app sign-in), or neither (token_env holds an access token)")
+    lookback = entry.get("thread_lookback_days", 14)
+    if not isinstance(lookback, int) or isinstance(lookback, bool) or not 0 <= lookback <= 365:
+        raise ConfigError(f"{path}: source {name}: thread_lookback_days must be a whole number from 0 to 365")
     return SourceConfig(
-        name=entry["name"], platform=entry["platform"], homeserver=entry["homeserver"], token_env=entry["token_env"],
-        rooms=tuple(rooms), source_key=source_key, include_private=private,
+        name=name, platform=platform, token_env=entry["token_env"], homeserver=entry.get("homeserver", ""),
+        rooms=tuple(rooms), source_key=source_key, include_private=private, url=entry.get("url", ""),
+        api_username=entry.get("api_username", ""), email=entry.get("email", ""), team_id=entry.get("team_id", ""),
+        tenant_id=entry.get("tenant_id", ""), client_id=entry.get("client_id", ""), channels=tuple(channels),
+        thread_lookback_days=lookback,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""``sync_source``: fetch what is new from a live Matrix source and write it in one transaction.
+"""``sync_source``: fetch what is new from a live source; here Matrix, other platforms in :mod:`.sync_live`.
 
 One run: read the cursor (``sync_state``, stream ``"sync"``), call ``/sync`` since it (an
 initial sync without one), and for each room whose timeline was cut (``limited``), or on the
@@ -17,10 +17,8 @@ Cost: each touched room is re-mapped from all its stored events (memory grows wi
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,66 +26,55 @@ import duckdb
 
 from villagegreen.config import SourceConfig
 from villagegreen.connectors.base import ReadContext
+from villagegreen.connectors.live.base import ClientOptions
 from villagegreen.connectors.matrix.client import MatrixClient
 from villagegreen.connectors.matrix.connector import MatrixConnector
 from villagegreen.connectors.matrix.export import RoomReader
 from villagegreen.connectors.matrix.files import RoomInput
 from villagegreen.connectors.matrix.mapping import as_dict
-from villagegreen.errors import ConfigError, StoreError
+from villagegreen.errors import StoreError
 from villagegreen.model import Identity, Skipped
 from villagegreen.store.database import Store
 from villagegreen.store.erasure import apply_block_list
 from villagegreen.store.ingest import finalise_source, record_run, source_id_for
 from villagegreen.store.report import ImportReport
+from villagegreen.store.sync_common import SyncReport, crash_point, read_cursor, save_cursor, token_for
+from villagegreen.store.sync_live import sync_live
 from villagegreen.store.writer import BatchWriter
 
-STREAM = "sync"
 # Events per room in one /sync and per /messages page; a room with more new events than the
 # timeline limit comes back "limited" and is paged back with /messages.
 TIMELINE_LIMIT = 100
 HISTORY_PAGE = 100
 
 
-@dataclass(slots=True)
-class SyncReport:
-    """What one source's sync did: counts, cursor before/after, and the error if it failed."""
+def sync_source(
+    store: Store,
+    source: SourceConfig,
+    *,
+    client_factory: Callable[[SourceConfig, str], MatrixClient] | None = None,
+    options: ClientOptions | None = None,
+) -> SyncReport:
+    """Sync one source; raises a VillageGreenError (one line, never the token) on failure.
 
-    source: str
-    source_id: str = ""
-    new: int = 0
-    updated: int = 0
-    redacted: int = 0
-    rooms: int = 0
-    cursor_before: str | None = None
-    cursor_after: str | None = None
-    errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    imported: ImportReport | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source, "source_id": self.source_id, "new": self.new, "updated": self.updated,
-            "redacted": self.redacted, "rooms": self.rooms, "cursor_before": self.cursor_before,
-            "cursor_after": self.cursor_after, "errors": self.errors, "seconds": round(self.seconds, 3),
-        }  # fmt: skip
+    ``client_factory`` (Matrix) and ``options`` (the other platforms) let tests inject responses.
+    """
+    if source.platform != "matrix":
+        return sync_live(store, source, options)
+    if client_factory is None and options is not None:
+        transport, sleep = options.transport, options.sleep
+        client_factory = lambda s, token: MatrixClient(s.homeserver, token, label=f"source {s.name}", token_env=s.token_env, transport=transport, sleep=sleep)  # noqa: E731
+    return _sync_matrix(store, source, client_factory)
 
 
-def token_for(source: SourceConfig) -> str:
-    token = os.environ.get(source.token_env, "").strip()
-    if not token:
-        raise ConfigError(f"source {source.name}: environment variable {source.token_env} is not set; export the access token there")
-    return token
-
-
-def sync_source(store: Store, source: SourceConfig, *, client_factory: Callable[[SourceConfig, str], MatrixClient] | None = None) -> SyncReport:
-    """Sync one source; raises a VillageGreenError (one line, never the token) on failure."""
+def _sync_matrix(store: Store, source: SourceConfig, client_factory: Callable[[SourceConfig, str], MatrixClient] | None) -> SyncReport:
     started = time.perf_counter()
-    factory = client_factory or (lambda s, token: MatrixClient(s.homeserver, token, label=f"source {s.name}"))
+    factory = client_factory or (lambda s, token: MatrixClient(s.homeserver, token, label=f"source {s.name}", token_env=s.token_env))
     with factory(source, token_for(source)) as client:
         user = client.whoami()
         key = source.source_key or user.partition(":")[2] or user
         source_id = source_id_for(MatrixConnector.name, key)
-        report = SyncReport(source=source.name, source_id=source_id, cursor_before=_cursor(store, source_id))
+        report = SyncReport(source=source.name, platform=source.platform, source_id=source_id, cursor_before=read_cursor(store, source_id))
         wanted = [client.resolve_alias(r) if r.startswith("#") else r for r in source.rooms] or client.joined_rooms()
         response = client.sync(report.cursor_before, wanted, TIMELINE_LIMIT)
         fresh = _fresh_events(client, store, source_id, response, set(wanted), first=report.cursor_before is None)
@@ -140,7 +127,7 @@ def _write(
     people: dict[str, Identity] = {}
     try:
         with store.transaction():
-            writer = BatchWriter(store.con, imported)
+            writer = BatchWriter(store.con, imported, on_progress=lambda _n: crash_point("sync-batch"))
             for room_id, events in fresh.items():
                 room = _room_input(store, source_id, room_id, events, direct)
                 reader = RoomReader(connector, context, room, people)
@@ -157,7 +144,9 @@ def _write(
             apply_block_list(store, imported.source_id)
             record_run(store.con, imported, now)
             if report.cursor_after:
-                store.con.execute("INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?)", [source_id, STREAM, report.cursor_after, now])
+                save_cursor(store.con, source_id, report.cursor_after, now)
+            crash_point("sync-before-commit")
+        crash_point("sync-after-commit")
     except duckdb.Error as error:
         first_line = (str(error).splitlines() or [type(error).__name__])[0]
         raise StoreError(f"source {source.name}: writing the sync failed ({first_line}); the store and cursor are unchanged") from error
@@ -204,11 +193,6 @@ def _forget_redacted(con: duckdb.DuckDBPyConnection, context: ReadContext, redac
     con.execute("DELETE FROM messages WHERE id IN (SELECT unnest(?))", [messages])
     con.execute("DELETE FROM raw_items WHERE id IN (SELECT unnest(?))", [[context.id("raw:event", e) for e in redacted]])
     return int(removed)
-
-
-def _cursor(store: Store, source_id: str) -> str | None:
-    row = store.con.execute("SELECT cursor FROM sync_state WHERE source_id = ? AND stream = ?", [source_id, STREAM]).fetchone()
-    return str(row[0]) if row else None
 
 
 def _stored_event_ids(store: Store, source_id: str, room_id: str) -> set[str]:

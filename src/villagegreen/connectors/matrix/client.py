@@ -4,7 +4,8 @@ Only what sync needs: ``/account/whoami``, ``/joined_rooms``, ``/directory/room/
 ``/sync`` (``since``, ``timeout=0``, an inline filter) and ``/rooms/{id}/messages`` pages
 (``dir=b`` from a ``prev_batch`` token back to the room's creation or a known event).
 
-Errors: a rejected token (401, or 403 ``M_UNKNOWN_TOKEN``/``M_MISSING_TOKEN``) is a
+HTTP goes through the live connectors' shared :class:`~villagegreen.connectors.live.http.ApiClient`:
+a rejected token (401, or 403 ``M_UNKNOWN_TOKEN``/``M_MISSING_TOKEN``) is a
 :class:`~villagegreen.errors.ConfigError`; 429 waits ``retry_after_ms`` (body) or
 ``Retry-After`` (header) and retries; 5xx and network failures retry with exponential
 backoff; when retries run out it is a :class:`~villagegreen.errors.TransientError`. The
@@ -14,19 +15,16 @@ access token travels only in the ``Authorization`` header and never appears in a
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from villagegreen.connectors.live.http import MAX_RETRIES, ApiClient
 from villagegreen.errors import ConfigError, TransientError
 
 API = "/_matrix/client/v3"
-MAX_RETRIES = 5
-# Never wait longer than this for one rate-limit pause, whatever the server asks.
-MAX_WAIT_SECONDS = 60.0
 _TOKEN_ERRORS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"})
 
 
@@ -39,19 +37,24 @@ class MatrixClient:
         token: str,
         *,
         label: str = "matrix",
+        token_env: str = "",
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         max_retries: int = MAX_RETRIES,
         timeout: float = 30.0,
     ) -> None:
         self.label = label
-        self._sleep = sleep
-        self._max_retries = max_retries
-        self._http = httpx.Client(
-            base_url=homeserver.rstrip("/"),
-            headers={"Authorization": f"Bearer {token}"},
+        self._api = ApiClient(
+            homeserver,
+            label=label,
+            token_env=token_env,
+            secret_headers={"Authorization": f"Bearer {token}"},
             transport=transport,
+            sleep=sleep,
+            max_retries=max_retries,
             timeout=timeout,
+            is_rejected=_rejected,
+            retry_after=_retry_after,
         )
 
     def __enter__(self) -> MatrixClient:
@@ -61,7 +64,7 @@ class MatrixClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        self._api.close()
 
     def whoami(self) -> str:
         user = self._get("/account/whoami").get("user_id")
@@ -111,54 +114,23 @@ class MatrixClient:
             token = end
 
     def _get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._http.get(API + path, params=params)
-            except httpx.TransportError as error:
-                # The exception text names the URL (no token); keep only its class.
-                self._retry_or_raise(attempt, f"network error ({type(error).__name__})", 2.0 ** (attempt - 1))
-                continue
-            if response.status_code == 200:
-                body = _json(response)
-                if body is None:
-                    raise TransientError(f"{self.label}: {path.split('?')[0]} answered 200 with a body that is not a JSON object")
-                return body
-            body = _json(response) or {}
-            code = str(body.get("errcode", ""))
-            if response.status_code == 401 or code in _TOKEN_ERRORS:
-                raise ConfigError(
-                    f"{self.label}: the homeserver rejected the access token ({response.status_code} {code or 'unauthorised'}); "
-                    "set a valid token in the environment variable named by token_env"
-                )
-            if response.status_code == 429:
-                self._retry_or_raise(attempt, "rate limited (429)", _retry_after(response, body))
-            elif response.status_code >= 500:
-                self._retry_or_raise(attempt, f"server error {response.status_code}", 2.0 ** (attempt - 1))
-            else:
-                raise TransientError(f"{self.label}: {API}{_route(path)} failed: {response.status_code} {code}".rstrip())
-
-    def _retry_or_raise(self, attempt: int, what: str, wait: float) -> None:
-        if attempt > self._max_retries:
-            raise TransientError(f"{self.label}: {what}, still failing after {self._max_retries} retries; run sync again later")
-        self._sleep(min(wait, MAX_WAIT_SECONDS))
+        body = self._api.get(API + path, params)
+        if not isinstance(body, dict):
+            raise TransientError(f"{self.label}: {_route(path)} answered 200 with a body that is not a JSON object")
+        return body
 
 
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+def _rejected(response: httpx.Response, body: Any) -> bool:
+    code = body.get("errcode") if isinstance(body, dict) else None
+    return response.status_code == 401 or code in _TOKEN_ERRORS
 
 
-def _retry_after(response: httpx.Response, body: Mapping[str, Any]) -> float:
-    millis = body.get("retry_after_ms")
+def _retry_after(_response: httpx.Response, body: Any) -> float | None:
+    # Matrix puts the wait in the body (retry_after_ms); None falls back to Retry-After.
+    millis = body.get("retry_after_ms") if isinstance(body, dict) else None
     if isinstance(millis, int | float) and not isinstance(millis, bool) and millis >= 0:
         return float(millis) / 1000
-    header = response.headers.get("Retry-After", "")
-    return float(header) if header.replace(".", "", 1).isdigit() else 1.0
+    return None
 
 
 def _route(path: str) -> str:
