@@ -37,6 +37,13 @@ def draft_story(store: Store, conversation: str) -> Story:
     return build_story(thread, refused_people(store, "quoting"))
 
 
+def refused_names(store: Store, conversation: str) -> set[str]:
+    """Display names of the conversation's members who refused ``quoting`` (for the llm writer's check)."""
+    thread = load_thread(store, conversation)
+    refused = refused_people(store, "quoting")
+    return {m.author for m in thread.messages if m.person_id in refused} if thread is not None else set()
+
+
 class _Writer:
     """Names, quotes and citations for one thread under one consent set."""
 
@@ -178,3 +185,8 @@ def _contributors(w: _Writer) -> tuple[Contributor, ...]:
             grouped.setdefault(m.person_id, []).append(m)
     ranked = sorted(grouped.values(), key=lambda ms: (-len(ms), ms[0].sent_at))
     return tuple(Contributor(ms[0].author, len(ms), dict(Counter(m.act for m in ms)), w.cite(*ms[:3])) for ms in ranked)
+
+
+def story_summary(story: Story) -> str:
+    """The story as one paragraph of plain text: who asked what, then the narrative (no citations)."""
+    return " ".join(s.text for s in (*story.context[:1], *story.narrative))

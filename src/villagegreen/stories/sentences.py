@@ -27,12 +27,31 @@ _STOP_WORDS = (
 )
 _STOP = frozenset(_STOP_WORDS.split())
 MAX_QUOTE_CHARS = 240
+# How much coming early in the message counts against sharing words with the question: mail
+# replies lead with their point (tuned on the first half of ConvoSumm-email validation, 1 -> 2).
+POSITION_WEIGHT = 2.0
+# Longer sentences score half: run-ons that the quote would cut at 240 characters. (30 words
+# won +0.3 ROUGE-1 on the tuning half but lost on the held-out half, so it stays 40.)
+LONG_SENTENCE_WORDS = 40
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Phone-like: optional +country code, then digit groups separated by spaces, dashes or
 # parentheses; dots are left alone (version numbers), and fewer than 9 digits or an ISO date is
 # not a phone number.
 _PHONE = re.compile(r"(?<![\w/.#+-])\+?\(?\d{1,4}\)?(?:[ -]\(?\d{1,4}\)?){2,5}(?![\w/-]|\.\d)")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Mail: a greeting opening the message ("Hi Blake,", "Hello all,") says nothing about the topic;
+# a sign-off line ("Kind regards,", "Cheers") starts the signature; a quoted original that the
+# mail splitter missed ("____ Original message ____", header lines) repeats somebody else.
+_GREETING = re.compile(r"^\W*(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening)|all|folks|everyone)\b[^,.!:;\n]{0,40}[,!:;]\s*", re.I)
+_SIGN_OFF = re.compile(
+    r"^[ \t]*(?:(?:kind|best|warm|warmest|many)?[ \t]*regards|cheers|thanks(?: again| in advance)?|thank you|many thanks|best(?: wishes)?|"
+    r"sincerely|yours(?: truly| sincerely)?|ta|hth)\b[ \t]*[,.!]?[ \t]*$",
+    re.I | re.M,
+)
+_ORIGINAL = re.compile(
+    r"[_-]{3,}\s*original message\s*[_-]{3,}|^\s*(?:sender|subject|date|from|sent|in-reply-to)\s*:.*(?:\n\s*\w[\w-]*\s*:.*){1,}", re.I | re.M
+)
+_SIGN_OFF_TAIL = 400
 
 
 def _phone(match: re.Match[str]) -> bool:
@@ -50,8 +69,21 @@ def redact_personal(text: str) -> str:
     return _PHONE.sub(lambda m: "[redacted]" if _phone(m) else m.group(0), text)
 
 
+def _without_mail_wrapping(text: str) -> str:
+    """The text before a missed quoted original and before a sign-off near the end."""
+    original = _ORIGINAL.search(text)
+    if original is not None:
+        text = text[: original.start()]
+    for sign_off in _SIGN_OFF.finditer(text):
+        if len(text) - sign_off.start() <= _SIGN_OFF_TAIL:
+            text = text[: sign_off.start()]
+            break
+    return _GREETING.sub("", text.lstrip(), count=1)
+
+
 def prose(text: str) -> str:
-    """The message's own prose: no quoted blocks, code, markup or links' targets."""
+    """The message's own prose: no quoted blocks, code, markup, links' targets, greeting or sign-off."""
+    text = _without_mail_wrapping(_QUOTE_LINE.sub(" ", text))
     text = _QUOTE_BLOCK.sub(" ", text)
     text = _CODE_BLOCK.sub(" ", text)
     text = _QUOTE_LINE.sub(" ", text)
@@ -97,5 +129,5 @@ def _score(sentence: str, position: int, topic: set[str]) -> float:
     words = content_words(sentence)
     overlap = len(words & topic) / (len(topic) ** 0.5 or 1.0)
     length = len(sentence.split())
-    shape = 1.0 if 6 <= length <= 40 else 0.5
-    return (overlap + 1.0 / (1 + position)) * shape
+    shape = 1.0 if 6 <= length <= LONG_SENTENCE_WORDS else 0.5
+    return (overlap + POSITION_WEIGHT / (1 + position)) * shape

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from villagegreen.errors import InputError
 from villagegreen.interfaces.cli.app import app
-from villagegreen.interfaces.cli.options import DbOption, JsonOption
+from villagegreen.interfaces.cli.options import ConfigOption, DbOption, JsonOption
 from villagegreen.store import DEFAULT_DB_PATH, Store
 
 if TYPE_CHECKING:
@@ -86,19 +86,46 @@ def story_command(
     fmt: FormatOption = "md",
     save: Annotated[bool, typer.Option("--save", help="Keep the draft on the editor's desk (a new version if one is open).")] = False,
     actor: Actor = None,
+    writer: Annotated[
+        str, typer.Option("--writer", help="extractive (offline, the default) or llm (an OpenAI-compatible server rewrites the narrative).")
+    ] = "extractive",
+    writer_url: Annotated[
+        str | None,
+        typer.Option("--writer-url", help="The server's base URL, e.g. http://127.0.0.1:8080/v1 (else base_url in villagegreen.toml's writer table)."),
+    ] = None,
+    writer_model: Annotated[str | None, typer.Option("--writer-model", help="The model name the server expects (else model in the writer table).")] = None,
+    writer_key_env: Annotated[str | None, typer.Option("--writer-key-env", help="NAME of the environment variable holding the API key.")] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Draft the attributed story of a conversation, every statement cited to its messages.
 
-    People who refused 'quoting' consent are neither named nor quoted.
+    People who refused 'quoting' consent are neither named nor quoted. With --writer llm a
+    language model rewrites the narrative; sentences whose citations do not check out are dropped,
+    and the extractive draft is kept (with a warning) when the server fails.
     Example: villagegreen story 93f6d327f9eb047d8eb11a45 --db acme.duckdb --format html
     Example: villagegreen story 93f6d327f9eb047d8eb11a45 --db acme.duckdb --save
+    Example: villagegreen story 93f6d327f9eb047d8eb11a45 --writer llm --writer-url http://127.0.0.1:8080/v1 --writer-model gemma
     """
     _check_format(fmt)
-    from villagegreen.stories.draft import draft_story
+    if writer not in ("extractive", "llm"):
+        raise InputError(f"--writer {writer!r} is not one of extractive, llm")
+    from villagegreen.stories.draft import draft_story, refused_names
     from villagegreen.stories.render import render
 
     with Store.open(db) as store:
         story = draft_story(store, conversation)
+        if writer == "llm":
+            from villagegreen.config import load_config
+            from villagegreen.stories.llm import load_settings, write_story
+
+            settings = load_settings(load_config(config).path, base_url=writer_url, model=writer_model, api_key_env=writer_key_env)
+            result = write_story(story, settings, refused_names=refused_names(store, conversation))
+            if result.warning:
+                err_console.print(f"warning: {result.warning}", markup=False, soft_wrap=True)
+            else:
+                dropped = len(result.dropped)
+                err_console.print(f"llm writer: kept {result.kept} sentence(s), dropped {dropped} whose citations did not check out", soft_wrap=True)
+            story = result.story
         if save:
             from villagegreen.stories.desk import save_story
 
