@@ -330,6 +330,28 @@ _DECLARED: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        10,
+        "dashboard_accounts",
+        # Dashboard users (interfaces/web/accounts.py): a scrypt hash of the password with its
+        # salt and parameters, never the password; sessions keep only the SHA-256 of the random
+        # token in the browser's cookie, so a copy of the store opens no session.
+        """
+        CREATE TABLE users (
+            username VARCHAR PRIMARY KEY,
+            role VARCHAR NOT NULL CHECK (role IN ('facilitator', 'viewer')),
+            password_hash VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            created_by VARCHAR NOT NULL
+        );
+        CREATE TABLE sessions (
+            token_hash VARCHAR PRIMARY KEY,
+            username VARCHAR NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 )
 
 # Applied in version order whatever the order of declaration; versions must run 1..N with no

@@ -9,8 +9,10 @@ no external request of any kind. The OpenAPI description itself is served at
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +25,33 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from villagegreen import __version__
 from villagegreen.config import Config
 from villagegreen.errors import InputError, StoreError
-from villagegreen.interfaces.web import security
+from villagegreen.interfaces.web import accounts, security
 from villagegreen.interfaces.web.figures import NotAnalysed, NotFound, analyse_command
 from villagegreen.interfaces.web.store_access import StoreGate
+from villagegreen.store.audit import default_actor
 
 HERE = Path(__file__).resolve().parent
 STATIC_PREFIX = "/static"
-_OPEN_PATHS = ("/login",)  # reachable without the access token
+_OPEN_PATHS = ("/login",)  # reachable without signing in
+# State-changing requests any signed-in user may make (ending their own session).
+_ANYONE_MAY_POST = ("/login", "/logout")
+
+
+class NotRunYet(NotAnalysed):
+    """A page's analysis has not run; unlike plain NotAnalysed, it names its own command."""
+
+    def __init__(self, message: str, command: str) -> None:
+        super().__init__(message)
+        self.command = command
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is making a request: a user, the token holder, or the local user on loopback."""
+
+    name: str
+    role: accounts.Role
+    via: str  # "session" | "token" | "loopback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +63,21 @@ class Dashboard:
     token: str | None
     signer: security.CsrfSigner
     templates: Jinja2Templates
+    limiter: accounts.LoginLimiter
+    programme: Path | None = None  # goals and key messages for the Topics page
+
+    def accounts_enabled(self) -> bool:
+        """Must requests sign in? When a token is set or the store has users (cached per store state)."""
+        return self.token is not None or self.gate.cached("accounts:users", accounts.count_users) > 0
 
 
-def create_app(db: Path, config: Config | None = None, *, token: str | None = None) -> FastAPI:
+def create_app(db: Path, config: Config | None = None, *, token: str | None = None, programme: Path | None = None) -> FastAPI:
     """The dashboard over the store at ``db`` (opened read-only per request, writable only for
-    a merge decision). With ``token`` every request must present it; without, only loopback
-    host names are answered (see :mod:`villagegreen.interfaces.web.security`)."""
+    a decision: merge, consent, sign-in). With ``token``, or users in the store, every request
+    must sign in; otherwise only loopback host names are answered (see
+    :mod:`villagegreen.interfaces.web.security`). ``programme`` (default: the file named by
+    ``VILLAGEGREEN_PROGRAMME``) gives the Topics page the programme's goals."""
+    from villagegreen.interfaces.web.accounts_routes import register_account_routes
     from villagegreen.interfaces.web.routes import register_routes  # routes need Dashboard from here
 
     environment = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined)
@@ -57,10 +88,15 @@ def create_app(db: Path, config: Config | None = None, *, token: str | None = No
         docs_url=None,
         redoc_url=None,
     )
-    app.state.dashboard = Dashboard(StoreGate(db), config or Config(), token, security.CsrfSigner(), Jinja2Templates(env=environment))
+    if programme is None and os.environ.get("VILLAGEGREEN_PROGRAMME"):
+        programme = Path(os.environ["VILLAGEGREEN_PROGRAMME"])
+    board = Dashboard(StoreGate(db), config or Config(), token, security.CsrfSigner(), Jinja2Templates(env=environment), accounts.LoginLimiter(), programme)
+    app.state.dashboard = board
     app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="static")
     app.middleware("http")(_guard)
     _register_error_pages(app)
+    # Before register_routes: these /login handlers take precedence over the token-only ones there.
+    register_account_routes(app)
     register_routes(app)
     return app
 
@@ -88,25 +124,82 @@ def clean(value: Any) -> Any:
 
 def render(request: Request, template: str, data: dict[str, Any], *, status_code: int = 200, page: str = "") -> Response:
     board = dashboard(request)
-    context = {"data": data, "page": page, "csrf_token": request.state.csrf_token, "db": str(board.gate.path), "token_required": board.token is not None}
+    user: Principal | None = getattr(request.state, "user", None)
+    context = {
+        "data": data, "page": page, "csrf_token": request.state.csrf_token, "db": str(board.gate.path), "token_required": board.token is not None,
+        "user": None if user is None else {"name": user.name, "role": user.role, "via": user.via},
+    }  # fmt: skip
     return board.templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def current_user(request: Request) -> Principal | None:
+    """Who signed in for this request (None on open paths such as /login)."""
+    user: Principal | None = getattr(request.state, "user", None)
+    return user
+
+
+def may_change_state(request: Request) -> bool:
+    user = current_user(request)
+    return user is not None and user.role == "facilitator"
+
+
+def _signed_in(request: Request, board: Dashboard) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(security.TOKEN_COOKIE)
+    if board.token is not None and security.token_matches(board.token, given):
+        return Principal("token", "facilitator", "token")
+    session = request.cookies.get(accounts.SESSION_COOKIE)
+    if not session or len(session) > 128:
+        return None
+    # Cached per store state (any login or logout writes the store); expiry is checked now.
+    record = board.gate.cached(f"accounts:session:{accounts.token_hash(session)}", lambda store: accounts.session_record(store, session))
+    if record is None or record[2] <= datetime.now(UTC):
+        return None
+    return Principal(record[0], record[1], "session")
+
+
+def _authorise(request: Request, board: Dashboard) -> Response | None:
+    """Sets ``request.state.user``; returns the refusal when the request may not go on."""
+    path = request.url.path
+    try:
+        required = board.accounts_enabled()
+    except StoreError:
+        # Users unknown while the store is busy or missing: only a loopback request may go on (its page will say the store is unavailable).
+        required = not security.host_allowed(request.headers.get("host"))
+        if required:
+            return PlainTextResponse("store unavailable; try again in a moment", status_code=503)
+    if not required:
+        if not security.host_allowed(request.headers.get("host")):
+            return PlainTextResponse("this dashboard answers only on 127.0.0.1/localhost", status_code=421)
+        request.state.user = Principal(default_actor(), "facilitator", "loopback")
+        return None
+    if path.startswith(STATIC_PREFIX) or path in _OPEN_PATHS:
+        request.state.user = None
+        return None
+    try:
+        request.state.user = _signed_in(request, board)
+    except StoreError:
+        return PlainTextResponse("store unavailable; try again in a moment", status_code=503)
+    if request.state.user is None:
+        if wants_json(request) or request.method != "GET":
+            return JSONResponse({"error": "sign in first (POST /login), or send the access token (Authorization: Bearer TOKEN)"}, status_code=401)
+        return RedirectResponse("/login", status_code=303)
+    if request.method not in ("GET", "HEAD", "OPTIONS") and path not in _ANYONE_MAY_POST and not may_change_state(request):
+        return JSONResponse({"error": "viewers may read but not change anything; ask a facilitator"}, status_code=403)
+    return None
 
 
 async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     board = dashboard(request)
     path = request.url.path
-    if board.token is None and not security.host_allowed(request.headers.get("host")):
-        return PlainTextResponse("this dashboard answers only on 127.0.0.1/localhost", status_code=421)
-    if board.token is not None and not path.startswith(STATIC_PREFIX) and path not in _OPEN_PATHS:
-        given = request.cookies.get(security.TOKEN_COOKIE)
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            given = header[7:].strip()
-        if not security.token_matches(board.token, given):
-            if wants_json(request) or request.method != "GET":
-                return JSONResponse({"error": "access token required (Authorization: Bearer TOKEN)"}, status_code=401)
-            return RedirectResponse("/login", status_code=303)
-    if request.method not in ("GET", "HEAD", "OPTIONS") and not security.same_origin(request.headers.get("origin"), request.headers.get("host")):
+    refusal = _authorise(request, board)
+    if refusal is not None:
+        for name, value in security.SECURITY_HEADERS.items():
+            refusal.headers.setdefault(name, value)
+        return refusal
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not security.same_origin(
+        request.headers.get("origin"), request.headers.get("host"), request.headers.get("sec-fetch-site")
+    ):
         return PlainTextResponse("cross-origin request refused", status_code=403)
     session = request.cookies.get(security.CSRF_COOKIE)
     new_session = session is None or len(session) < 32
@@ -128,7 +221,7 @@ async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Resp
 
 def _register_error_pages(app: FastAPI) -> None:
     def not_analysed(request: Request, error: Exception) -> Response:
-        command = analyse_command(str(dashboard(request).gate.path))
+        command = error.command if isinstance(error, NotRunYet) else analyse_command(str(dashboard(request).gate.path))
         data = {"status": "not_analysed", "message": f"{error}", "command": command}
         if wants_json(request):
             return JSONResponse(data, status_code=409)

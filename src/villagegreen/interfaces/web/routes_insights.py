@@ -1,12 +1,89 @@
 """Routes for the analysis pages beyond the overview: roles, expertise, topics, consent.
 
-Registered by :func:`villagegreen.interfaces.web.routes.register_routes`.
+Each page at ``/name`` has its data at ``/name.json`` (listed in ``/openapi.json``); the page
+renders exactly that dict. The only state-changing route here is ``POST /settings/consent``
+(CSRF token and a facilitator required). Registered by
+:func:`villagegreen.interfaces.web.routes.register_routes`.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from villagegreen.interfaces.web.app import clean, current_user, dashboard, render, wants_json
+from villagegreen.interfaces.web.pages_consent import change_consent, consent_data
+from villagegreen.interfaces.web.pages_expertise import expertise_data
+from villagegreen.interfaces.web.pages_roles import roles_data
+from villagegreen.interfaces.web.pages_topics import topics_data
+from villagegreen.store.audit import default_actor
+
+Build = Callable[[Request], dict[str, Any]]
+MAX_QUERY_CHARS = 2000
+
+
+def _query(request: Request, name: str) -> str:
+    return request.query_params.get(name, "")[:MAX_QUERY_CHARS]
+
+
+def _add(app: FastAPI, path: str, template: str, page: str, build: Build, summary: str, description: str = "") -> None:
+    def handler(as_json: bool) -> Callable[[Request], Response]:
+        def respond(request: Request) -> Response:
+            data = clean(build(request))
+            return JSONResponse(data) if as_json else render(request, template, data, page=page)
+
+        return respond
+
+    app.add_api_route(f"{path}.json", handler(True), methods=["GET"], summary=f"{summary} (data)", description=description, tags=["pages"])
+    app.add_api_route(path, handler(False), methods=["GET"], summary=summary, include_in_schema=False)
+
+
+def _cached(request: Request, key: str, build: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = dashboard(request).gate.cached(key, build)
+    return data
 
 
 def register_insight_routes(app: FastAPI) -> None:
     """Add the insight pages (and their ``.json`` twins) to ``app``."""
+    _add(
+        app, "/roles", "roles.html", "roles",
+        lambda r: _cached(r, "/roles", lambda store: roles_data(store, dashboard(r).config)),
+        "Role profiles per period with their evidence; role flex", "Named people only within the consent policy of /people.",
+    )  # fmt: skip
+    _add(
+        app, "/expertise", "expertise.html", "expertise",
+        lambda r: _cached(r, f"/expertise?q={_query(r, 'q')}", lambda store: expertise_data(store, _query(r, "q"))),
+        "Who could answer a question; unanswered questions with suggestions; expert load",
+        "Query parameter `q`: the question (up to 2,000 characters). Suggestions carry the past answers behind them.",
+    )  # fmt: skip
+    _add(
+        app, "/topics", "topics.html", "topics",
+        lambda r: _cached(r, "/topics", lambda store: topics_data(store, dashboard(r).programme)),
+        "Emergent topics; goals, gaps and key-message uptake when a programme file is set",
+    )  # fmt: skip
+    _add(
+        app, "/settings/consent", "consent.html", "settings",
+        lambda r: _cached(r, f"/settings/consent?find={_query(r, 'find')[:100]}", lambda store: consent_data(store, _query(r, "find"))),
+        "The consent registry", "Query parameter `find`: people whose name or id matches, to pick one for the form.",
+    )  # fmt: skip
+
+    @app.post("/settings/consent", summary="Record a person's consent for one purpose", tags=["actions"])
+    async def record_consent(request: Request) -> Response:
+        """Form fields: ``person`` (id or unique prefix), ``purpose``, ``status`` (granted|refused),
+        ``note`` (optional), ``csrf_token``. Needs a facilitator. Answers JSON with the change and
+        its audit entry id for a JSON request, else a redirect to the registry."""
+        from villagegreen.interfaces.web.routes import _csrf_ok, _form  # routes imports this module
+
+        form = await _form(request)
+        if not _csrf_ok(request, form):
+            return JSONResponse({"error": "missing or invalid CSRF token; reload the page and try again"}, status_code=403)
+        user = current_user(request)
+        actor = f"dashboard:{user.name if user is not None and user.via != 'loopback' else default_actor()}"
+        with dashboard(request).gate.writing() as store:
+            change = change_consent(store, form, actor=actor)
+        if wants_json(request):
+            return JSONResponse(change)
+        return RedirectResponse("/settings/consent", status_code=303)

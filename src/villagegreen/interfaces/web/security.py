@@ -2,11 +2,14 @@
 
 - **Bind address.** On a loopback address (127.0.0.1, ::1, localhost) the dashboard runs
   without login, as a personal tool. Any other address exposes people's conversations to a
-  network, so :func:`check_bind` refuses it unless an access token is configured
-  (``VILLAGEGREEN_DASHBOARD_TOKEN``, at least :data:`MIN_TOKEN_LENGTH` characters).
-- **Access token.** When a token is configured every request needs it, whatever the address:
-  ``Authorization: Bearer TOKEN``, or the ``vg_token`` cookie that ``/login`` sets.
-- **Host header.** Without a token only loopback host names are answered, so a web page on
+  network, so :func:`check_bind` refuses it unless the store has users (``villagegreen users
+  add``, see accounts.py) or an access token is configured (``VILLAGEGREEN_DASHBOARD_TOKEN``,
+  at least :data:`MIN_TOKEN_LENGTH` characters).
+- **Sign-in.** When the store has users or a token is configured, every request needs a
+  session (``/login`` with name and password), or the token (``Authorization: Bearer TOKEN``,
+  or the ``vg_token`` cookie that ``/login`` sets), whatever the address. Viewers may read;
+  every state-changing request needs a facilitator (403 otherwise).
+- **Host header.** Without sign-in only loopback host names are answered, so a web page on
   another site cannot reach the dashboard through DNS rebinding.
 - **CSRF.** Every state-changing request (POST) carries a token derived from a random per-browser
   cookie and a per-process secret (HMAC); a request from another origin is refused too.
@@ -21,9 +24,11 @@ import hmac
 import ipaddress
 import os
 import secrets
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from villagegreen.errors import ConfigError
+from villagegreen.store.database import Store
 
 TOKEN_ENV = "VILLAGEGREEN_DASHBOARD_TOKEN"  # noqa: S105 - the variable's name, not a secret
 MIN_TOKEN_LENGTH = 16
@@ -79,13 +84,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, token: str | None) -> None:
-    """Refuse to listen beyond loopback without an access token (one line saying what to do)."""
-    if token is None and not is_loopback(host):
+def check_bind(host: str, token: str | None, *, users: int = 0) -> None:
+    """Refuse to listen beyond loopback unless users exist in the store (``villagegreen users
+    add``) or an access token is set; one line saying what to do."""
+    if token is None and users == 0 and not is_loopback(host):
         raise ConfigError(
-            f"refusing to serve on {host}: beyond 127.0.0.1 the dashboard needs an access token; "
-            f"set {TOKEN_ENV} (at least {MIN_TOKEN_LENGTH} characters) or use --host 127.0.0.1"
+            f"refusing to serve on {host}: beyond 127.0.0.1 the dashboard needs sign-in; add a user with "
+            f"`villagegreen users add NAME --role facilitator`, or set {TOKEN_ENV} (at least {MIN_TOKEN_LENGTH} characters), or use --host 127.0.0.1"
         )
+
+
+def users_in_store(db: Path) -> int:
+    """How many dashboard users the store at ``db`` has (0 when it has no users table yet)."""
+    with Store.open(db, read_only=True) as store:
+        ((n,),) = store.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'users'").fetchall()
+        if not n:
+            return 0
+        ((count,),) = store.con.execute("SELECT count(*) FROM users").fetchall()
+    return int(count)
 
 
 def host_allowed(host_header: str | None) -> bool:
@@ -124,11 +140,19 @@ class CsrfSigner:
         return hmac.compare_digest(self.token_for(session), token)
 
 
-def same_origin(origin: str | None, host_header: str | None) -> bool:
+def same_origin(origin: str | None, host_header: str | None, fetch_site: str | None = None) -> bool:
     """True when the request has no Origin header (same-origin form posts from old browsers,
-    scripts) or its Origin names the host the request was sent to."""
+    scripts) or its Origin names the host the request was sent to.
+
+    Under ``Referrer-Policy: no-referrer`` a browser sends ``Origin: null`` even for a form on
+    our own page, so a null origin passes only when the browser also says, in
+    ``Sec-Fetch-Site``, that the request comes from this same origin (browsers set that header
+    themselves; a page cannot forge it).
+    """
     if origin is None:
         return True
-    if origin == "null" or not host_header:
+    if origin == "null":
+        return fetch_site == "same-origin"
+    if not host_header:
         return False
     return urlsplit(origin).netloc == host_header
