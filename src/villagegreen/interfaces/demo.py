@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from villagegreen.analyses.acts_store import label_store
+from villagegreen.analyses.embeddings import get_embedder
 from villagegreen.analyses.framework import Window
 from villagegreen.analyses.health import Health
 from villagegreen.analyses.health_report import HealthReport, build_health_report
 from villagegreen.analyses.runner import run_analyses
+from villagegreen.analyses.topics import find_topics
 from villagegreen.config import Config
 from villagegreen.errors import InputError
 from villagegreen.store import Store
@@ -44,6 +47,10 @@ def run_demo(db: Path = DEMO_DB_PATH) -> DemoResult:
     with Store.open(db) as store:
         report = import_path(store, demo_data_path(), platform="stackexchange")
         stats = space_stats(store)
+        # Dialogue acts and topics feed the Expertise, Roles, Topics and Ripe-threads pages, so the
+        # demo computes them too (a second or two on this community).
+        label_store(store)
         run_analyses(store, Config())
+        find_topics(store, get_embedder("static"), Window("month"))
         health = build_health_report(store, Window(Health.default_grain))
     return DemoResult(db=db, report=report, stats=stats, health=health)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,8 +23,13 @@ DEFAULT_PORT = 8765
 def serve_command(
     db: DbOption = DEFAULT_DB_PATH,
     config: ConfigOption = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on; beyond 127.0.0.1 needs VILLAGEGREEN_DASHBOARD_TOKEN.")] = DEFAULT_HOST,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; beyond 127.0.0.1 needs users (`villagegreen users add`) or VILLAGEGREEN_DASHBOARD_TOKEN.")
+    ] = DEFAULT_HOST,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = DEFAULT_PORT,
+    programme: Annotated[
+        Path | None, typer.Option("--programme", help="programme.yaml: the Topics page compares topics with its goals (default: $VILLAGEGREEN_PROGRAMME).")
+    ] = None,
 ) -> None:
     """Open the dashboard over a store (read-only except for merge decisions).
 
@@ -33,16 +39,17 @@ def serve_command(
         import uvicorn
 
         from villagegreen.interfaces.web import create_app
-        from villagegreen.interfaces.web.security import check_bind, token_from_environment
+        from villagegreen.interfaces.web.security import check_bind, token_from_environment, users_in_store
     except ImportError as error:
         raise ConfigError(f"the dashboard needs {error.name}, which is missing; reinstall with `pip install -U villagegreen`") from None
     token = token_from_environment()
-    check_bind(host, token)
     settings = load_config(config)
-    # Fail now, in one line, if the store is missing, busy or needs a migration.
+    # Fail now, in one line, if the store is missing, busy or needs a migration; then count its
+    # users, since they (or a token) decide whether listening beyond loopback is allowed.
     Store.open(db, read_only=True).close()
+    check_bind(host, token, users=users_in_store(db))
     shown = f"[{host}]" if ":" in host else host
     console.print(f"Village Green dashboard on http://{shown}:{port}/ (store {db}); press Ctrl+C to stop", markup=False)
     if token:
         console.print("An access token is required (VILLAGEGREEN_DASHBOARD_TOKEN).")
-    uvicorn.run(create_app(db, settings, token=token), host=host, port=port, log_level="warning", server_header=False)
+    uvicorn.run(create_app(db, settings, token=token, programme=programme), host=host, port=port, log_level="warning", server_header=False)

@@ -49,7 +49,7 @@ def people_data(store: Store, config: Config) -> dict[str, Any]:
                 for s in suggestions.suggestions
             ],
         },
-        "not_yet": ["roles and role flex"],
+        "see_also": [{"href": "/roles", "label": "roles and role flex"}, {"href": "/settings/consent", "label": "the consent registry"}],
     }  # fmt: skip
 
 

@@ -23,6 +23,6 @@ def settings_data(store: Store, config: Config, *, token_required: bool) -> dict
         "facilitators": [rule.describe() for rule in config.facilitators],
         "privacy": {"k_anonymity": config.privacy.k_anonymity, "unrecorded": config.privacy.unrecorded},
         "analysis_runs": [{"analysis": a, "version": v, "grain": g, "window": w, "finished_at": iso(f), "result_rows": n} for a, v, g, w, f, n in runs],
-        "access": "access token required" if token_required else "loopback only, no login",
-        "not_yet": ["consent registry"],
+        "access": "sign-in required (dashboard users or the access token)" if token_required else "loopback only, no sign-in",
+        "see_also": [{"href": "/settings/consent", "label": "the consent registry"}],
     }

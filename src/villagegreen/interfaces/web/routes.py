@@ -61,7 +61,7 @@ def register_routes(app: FastAPI) -> None:
     _add_page(app, "/people", "people.html", "people", lambda r, store: people_data(store, dashboard(r).config), "Time and energy; merge suggestions")
     _add_page(
         app, "/settings", "settings.html", "settings",
-        lambda r, store: settings_data(store, dashboard(r).config, token_required=dashboard(r).token is not None), "Sources, facilitators, privacy",
+        lambda r, store: settings_data(store, dashboard(r).config, token_required=dashboard(r).accounts_enabled()), "Sources, facilitators, privacy",
     )  # fmt: skip
 
     register_insight_routes(app)
@@ -86,22 +86,6 @@ def register_routes(app: FastAPI) -> None:
         if wants_json(request):
             return JSONResponse(decision)
         return RedirectResponse("/people", status_code=303)
-
-    @app.get("/login", include_in_schema=False)
-    def login_page(request: Request) -> Response:
-        return render(request, "login.html", {"failed": False}, page="login")
-
-    @app.post("/login", include_in_schema=False)
-    async def login(request: Request) -> Response:
-        board = dashboard(request)
-        form = await _form(request)
-        if not _csrf_ok(request, form):
-            return render(request, "login.html", {"failed": True}, status_code=403, page="login")
-        if board.token is None or not security.token_matches(board.token, form.get("token")):
-            return render(request, "login.html", {"failed": True}, status_code=401, page="login")
-        response = RedirectResponse("/overview", status_code=303)
-        response.set_cookie(security.TOKEN_COOKIE, board.token, httponly=True, samesite="strict", path="/")
-        return response
 
 
 async def _form(request: Request) -> dict[str, str]:
