@@ -219,9 +219,12 @@ def test_topics_against_the_programme(insights_db: Path) -> None:
     assert all(g["name"] in html for g in declared["goals"]) and 'id="key-messages"' in html
 
 
-def test_topics_not_run_says_which_command(demo_db: Path) -> None:
-    answer = client_for(demo_db).get("/topics.json")
-    assert answer.status_code == 409 and answer.json()["command"] == f"villagegreen topics --db {demo_db}"
+def test_topics_not_run_says_which_command(demo_db: Path, tmp_path: Path) -> None:
+    db = writable_copy(demo_db, tmp_path)  # the demo finds topics: forget them to see the page without
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM conversation_topics; DELETE FROM topics; DELETE FROM analysis_runs WHERE analysis = 'topics'")
+    answer = client_for(db).get("/topics.json")
+    assert answer.status_code == 409 and answer.json()["command"] == f"villagegreen topics --db {db}"
 
 
 def test_consent_form_writes_the_registry_and_the_audit_log(insights_db: Path, tmp_path: Path) -> None:

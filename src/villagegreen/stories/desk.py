@@ -7,7 +7,13 @@ who made it, so the history is never overwritten.
 
 Approval checks consent at the moment of approval (consent may have changed since the draft):
 nobody in the conversation who now refuses ``quoting`` may be named or quoted in the body, and
-the body must hold no e-mail address or phone number.
+the body must hold no e-mail address or phone number. The check reads the latest version, so
+an edited text is checked like a drafted one.
+
+An edit (:func:`edit_story`, ``villagegreen stories edit``) is Markdown read back into a Story
+by stories/desk_edit.py, which defines how citations survive an edit. It is a new version:
+a draft stays a draft, a story in review stays in review, an approved story goes back to draft
+(its approval was for the old text), and a published story is not edited.
 """
 
 from __future__ import annotations
@@ -18,11 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from villagegreen.analyses.lifecycle_threads import load_thread
 from villagegreen.errors import InputError
 from villagegreen.store.audit import default_actor
 from villagegreen.store.consent import refused_people
 from villagegreen.store.database import Store
+from villagegreen.stories.desk_edit import story_from_markdown
 from villagegreen.stories.model import Story, story_from_dict
+from villagegreen.stories.permalinks import permalink
 from villagegreen.stories.render import to_json
 from villagegreen.stories.sentences import has_personal_data, sentences
 
@@ -100,7 +109,10 @@ def set_state(store: Store, story_id: int, state: str, *, actor: str | None = No
     if state == "approved":
         problems = consent_problems(store, story)
         if problems:
-            raise InputError(f"story {story_id} cannot be approved: {problems[0]}; re-draft it with `villagegreen story {story.conversation_id} --save`")
+            raise InputError(
+                f"story {story_id} cannot be approved: {problems[0]}; edit it (`villagegreen stories edit {story_id}`) "
+                f"or re-draft it (`villagegreen story {story.conversation_id} --save`)"
+            )
     now = datetime.now(UTC)
     with store.transaction():
         store.con.execute("UPDATE stories SET state = ?, updated_at = ? WHERE id = ?", [state, now, story_id])
@@ -110,7 +122,9 @@ def set_state(store: Store, story_id: int, state: str, *, actor: str | None = No
 
 def consent_problems(store: Store, story: Story) -> list[str]:
     """Why the body may not be approved: a refused person named or quoted, or personal data."""
-    body = to_json(story)
+    # The JSON escapes quotes and backslashes: quotes are also looked for in the plain text.
+    plain = "\n".join([story.title, *(s.text for s in story.statements()), *(c.name for c in story.contributors), *story.notes])
+    body = to_json(story) + "\n" + plain
     lowered = body.lower()
     problems = []
     refused = refused_people(store, "quoting")
@@ -127,3 +141,45 @@ def consent_problems(store: Store, story: Story) -> list[str]:
     if has_personal_data(body):
         problems.append("it contains an e-mail address or phone number")
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class EditResult:
+    """The story after an edit, and what would still stop its approval (empty when nothing)."""
+
+    record: StoryRecord
+    problems: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.record.to_dict(), "approval_blocked_by": list(self.problems)}
+
+
+def citable_messages(store: Store, story: Story) -> dict[str, str | None]:
+    """Member messages the story may cite (id -> permalink): those of its conversation and of any
+    other conversation it already cites."""
+    cited = [c.message_id for s in story.statements() for c in s.citations]
+    rows = store.con.execute("SELECT DISTINCT conversation_id FROM messages WHERE list_contains(?, id)", [cited]).fetchall()
+    conversations = dict.fromkeys([story.conversation_id, *sorted(str(row[0]) for row in rows)])
+    citable: dict[str, str | None] = {}
+    for conversation in conversations:
+        thread = load_thread(store, conversation)
+        if thread is not None:
+            citable.update({m.id: permalink(thread, m) for m in thread.messages if m.text.strip()})
+    return citable
+
+
+def edit_story(store: Store, story_id: int, markdown: str, *, actor: str | None = None, note: str | None = None) -> EditResult:
+    """Save ``markdown`` (rules in stories/desk_edit.py) as the story's next version."""
+    record = get_record(store, story_id)
+    if record.state == "published":
+        raise InputError(f"story {story_id} is published; published stories are not edited (draft the conversation again for a new one)")
+    previous = latest_story(store, story_id)
+    story = story_from_markdown(markdown, previous, citable_messages(store, previous))
+    if story == previous:
+        raise InputError(f"the edit changes nothing in story {story_id}; nothing saved")
+    state = "draft" if record.state == "approved" else record.state
+    now = datetime.now(UTC)
+    with store.transaction():
+        store.con.execute("UPDATE stories SET title = ?, state = ?, updated_at = ? WHERE id = ?", [story.title, state, now, story_id])
+        _add_version(store, story_id, state, to_json(story), actor, note or "edited", now)
+    return EditResult(get_record(store, story_id), tuple(dict.fromkeys(consent_problems(store, story))))

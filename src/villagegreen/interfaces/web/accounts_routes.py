@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from villagegreen.errors import StoreError
 from villagegreen.interfaces.web import accounts, security
 from villagegreen.interfaces.web.app import dashboard, render
-from villagegreen.interfaces.web.routes import _csrf_ok, _form
+from villagegreen.interfaces.web.forms import csrf_ok, read_form
 
 
 def _login_data(request: Request, *, failed: str = "") -> dict[str, object]:
@@ -37,8 +37,8 @@ def register_account_routes(app: FastAPI) -> None:
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
         board = dashboard(request)
-        form = await _form(request)
-        if not _csrf_ok(request, form):
+        form = await read_form(request)
+        if not csrf_ok(request, form):
             return render(request, "login.html", _login_data(request, failed="The form expired; try again."), status_code=403, page="login")
         secure = request.url.scheme == "https"
         if "token" in form:
@@ -69,8 +69,8 @@ def register_account_routes(app: FastAPI) -> None:
     @app.post("/logout", summary="Sign out (ends this browser's session)", tags=["actions"])
     async def logout(request: Request) -> Response:
         """Form field ``csrf_token``; ends the session and clears its cookies, then redirects to /login."""
-        form = await _form(request)
-        if not _csrf_ok(request, form):
+        form = await read_form(request)
+        if not csrf_ok(request, form):
             return render(request, "login.html", _login_data(request, failed="The form expired; try again."), status_code=403, page="login")
         session = request.cookies.get(accounts.SESSION_COOKIE)
         if session:

@@ -138,6 +138,13 @@ def current_user(request: Request) -> Principal | None:
     return user
 
 
+def acting_user(request: Request) -> str:
+    """The audit actor for a change made through the dashboard: ``dashboard:<user name>`` (on an
+    open loopback dashboard, the local login name)."""
+    user = current_user(request)
+    return f"dashboard:{user.name if user is not None else default_actor()}"
+
+
 def may_change_state(request: Request) -> bool:
     user = current_user(request)
     return user is not None and user.role == "facilitator"

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from villagegreen.interfaces.web import security
 from villagegreen.interfaces.web.app import clean, dashboard, render, wants_json
+from villagegreen.interfaces.web.forms import csrf_ok, read_form
 from villagegreen.interfaces.web.pages_overview import overview_data
 from villagegreen.interfaces.web.pages_people import decide_merge, people_data
 from villagegreen.interfaces.web.pages_settings import settings_data
@@ -24,8 +23,6 @@ from villagegreen.interfaces.web.pages_threads import ripe_threads_data
 from villagegreen.interfaces.web.routes_editorial import register_editorial_routes
 from villagegreen.interfaces.web.routes_insights import register_insight_routes
 from villagegreen.store.database import Store
-
-MAX_FORM_BYTES = 16_384  # the forms here carry two ids and a token
 
 Builder = Callable[[Request, Store], dict[str, Any]]
 
@@ -76,8 +73,8 @@ def register_routes(app: FastAPI) -> None:
         """Form fields: ``action`` (accept|reject), ``identity_a``, ``identity_b``, ``csrf_token``
         (or the ``X-CSRF-Token`` header). Answers an htmx request with the updated table row, a
         JSON request with the decision, and a plain form post with a redirect to /people."""
-        form = await _form(request)
-        if not _csrf_ok(request, form):
+        form = await read_form(request)
+        if not csrf_ok(request, form):
             return JSONResponse({"error": "missing or invalid CSRF token; reload the page and try again"}, status_code=403)
         with dashboard(request).gate.writing() as store:
             decision = decide_merge(store, form.get("action", ""), form.get("identity_a", ""), form.get("identity_b", "")).to_dict()
@@ -86,22 +83,3 @@ def register_routes(app: FastAPI) -> None:
         if wants_json(request):
             return JSONResponse(decision)
         return RedirectResponse("/people", status_code=303)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """An urlencoded form body (first value of each field); other bodies read as empty."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES or not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return {}
-    try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError:
-        return {}
-    return {name: values[0] for name, values in fields.items()}
-
-
-def _csrf_ok(request: Request, form: dict[str, str]) -> bool:
-    token = request.headers.get(security.CSRF_HEADER) or form.get(security.CSRF_FIELD)
-    # The cookie must have come with the request: a token minted for a cookie set just now
-    # (request.state) proves nothing.
-    return dashboard(request).signer.valid(request.cookies.get(security.CSRF_COOKIE), token)

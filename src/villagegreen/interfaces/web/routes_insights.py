@@ -14,12 +14,12 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from villagegreen.interfaces.web.app import clean, current_user, dashboard, render, wants_json
+from villagegreen.interfaces.web.app import acting_user, clean, dashboard, render, wants_json
+from villagegreen.interfaces.web.forms import csrf_ok, read_form
 from villagegreen.interfaces.web.pages_consent import change_consent, consent_data
 from villagegreen.interfaces.web.pages_expertise import expertise_data
 from villagegreen.interfaces.web.pages_roles import roles_data
 from villagegreen.interfaces.web.pages_topics import topics_data
-from villagegreen.store.audit import default_actor
 
 Build = Callable[[Request], dict[str, Any]]
 MAX_QUERY_CHARS = 2000
@@ -75,13 +75,11 @@ def register_insight_routes(app: FastAPI) -> None:
         """Form fields: ``person`` (id or unique prefix), ``purpose``, ``status`` (granted|refused),
         ``note`` (optional), ``csrf_token``. Needs a facilitator. Answers JSON with the change and
         its audit entry id for a JSON request, else a redirect to the registry."""
-        from villagegreen.interfaces.web.routes import _csrf_ok, _form  # routes imports this module
 
-        form = await _form(request)
-        if not _csrf_ok(request, form):
+        form = await read_form(request)
+        if not csrf_ok(request, form):
             return JSONResponse({"error": "missing or invalid CSRF token; reload the page and try again"}, status_code=403)
-        user = current_user(request)
-        actor = f"dashboard:{user.name if user is not None and user.via != 'loopback' else default_actor()}"
+        actor = acting_user(request)
         with dashboard(request).gate.writing() as store:
             change = change_consent(store, form, actor=actor)
         if wants_json(request):
