@@ -69,8 +69,9 @@ def test_story_by_email_is_multipart_text_and_html(desk: Desk, tmp_path: Path, s
     assert message.get_content_type() == "multipart/alternative"
     parts = [part.get_content_type() for part in message.iter_parts()]
     assert parts == ["text/plain", "text/html"]
-    text = message.get_body(("plain",)).get_content()
-    markup = message.get_body(("html",)).get_content()
+    plain, rich = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and rich is not None
+    text, markup = plain.get_content(), rich.get_content()
     links = set(re.findall(r'"permalink": "(https://[^"]+)"', body))
     assert links and all(f"({url})" in text for url in links)
     assert all(f'href="{url}"' in markup for url in links)

@@ -151,3 +151,46 @@ def test_wrapup_of_a_conversation_from_the_room_goes_into_its_thread(tmp_path: P
     relation = notes[0]["content"]["m.relates_to"]
     assert relation["rel_type"] == "m.thread" and relation["event_id"] == root
     assert "3 messages from 1 person" in notes[0]["content"]["body"]
+
+
+def test_poll_results_read_back_from_synapse(desk: Desk, tmp_path: Path, room: tuple[Synapse, Account, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Post a poll, two members answer (one changes their mind), one spoils; the poll ends; late answers are ignored."""
+    import json
+
+    server, account, room_id = room
+    config = write_config(tmp_path / "vg.toml", {"name": "chat", "kind": "matrix", "homeserver": server.url, "room": room_id, "token_env": TOKEN_ENV})
+    options = ["Word order", "Phonology", "Scripts"]
+    argv = ["publish", "poll", "--to", "chat", "--db", desk.db, "--config", config, "--question", "What next?"]
+    code, _out, err = run_cli(capsys, *argv, *[x for option in options for x in ("--option", option)])
+    assert code == 0, err
+    (start,) = events(server, account, room_id, "m.poll.start")
+    ids = [a["m.id"] for a in start["content"]["m.poll"]["answers"]]
+
+    def answer(poster: Poster, *chosen: str) -> None:
+        poster.send(room_id, {"m.relates_to": {"rel_type": "m.reference", "event_id": start["event_id"]}, "m.selections": list(chosen)}, "m.poll.response")
+
+    members = [Poster(server, server.register(f"member{uuid.uuid4().hex[:8]}")) for _ in range(3)]
+    for member in members:
+        member.join(room_id)
+    ana, ben, cy = members
+    answer(ana, ids[0])
+    answer(ben, ids[0])
+    answer(ana, ids[1])  # Ana changes her mind: only her latest answer counts
+    answer(cy, "not-an-option")  # a spoiled vote counts for nothing
+    results = ["publish", "poll-results", "--json", "--db", desk.db, "--config", config]
+    code, out, err = run_cli(capsys, *results)
+    assert code == 0, err
+    (open_poll,) = json.loads(out)
+    assert [(o["option"], o["votes"]) for o in open_poll["options"]] == [(options[0], 1), (options[1], 1), (options[2], 0)]
+    assert open_poll["voters"] == 2 and open_poll["closed"] is False and open_poll["question"] == "What next?"
+    end = {"m.relates_to": {"rel_type": "m.reference", "event_id": start["event_id"]}, "m.text": [{"body": "The poll has ended."}]}
+    Poster(server, ben.account).send(room_id, end, "m.poll.end")  # not the poll's sender: does not end it
+    answer(cy, ids[2])  # still open: Cy's new answer replaces the spoiled one
+    Poster(server, account).send(room_id, end, "m.poll.end")
+    answer(ben, ids[2])  # after the end: ignored
+    code, out, err = run_cli(capsys, *results)
+    assert code == 0, err
+    (closed,) = json.loads(out)
+    assert [o["votes"] for o in closed["options"]] == [1, 1, 1] and closed["voters"] == 3 and closed["closed"] is True
+    code, out, _ = run_cli(capsys, "publish", "poll-results", "--db", desk.db, "--config", config)
+    assert code == 0 and "closed, 3 voters" in out and account.token not in out

@@ -41,13 +41,20 @@ class Poll:
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """The platform place of a conversation: Discourse host and topic, Matrix room and thread root."""
+    """The platform place of a conversation, so a wrap-up can reply in place.
+
+    ``space_native_id``: the Matrix room id, Slack or Mattermost channel id, Zulip stream id;
+    ``root_native_id``: the root message's native id (Slack: ``channel:ts``), None when not imported;
+    ``topic_id``: the Discourse topic; ``topic``: the Zulip topic name; ``space_name``: its display name.
+    """
 
     connector: str
     source_name: str
     space_native_id: str
     root_native_id: str | None
     topic_id: int | None = None
+    space_name: str = ""
+    topic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +140,9 @@ def _origin(store: Store, thread: Thread) -> Origin:
     rows = store.con.execute("SELECT native_id FROM spaces WHERE id = ?", [thread.space_id]).fetchall()
     topic = str(thread.meta.get("topic_id", ""))
     root = thread.opener.native_id if thread.opener.id == thread.id else None  # None when the root was not imported
-    return Origin(thread.connector, thread.source_name.lower(), str(rows[0][0]) if rows else "", root, int(topic) if topic.isdigit() else None)
+    zulip_topic = thread.meta.get("topic")
+    return Origin(thread.connector, thread.source_name.lower(), str(rows[0][0]) if rows else "", root, int(topic) if topic.isdigit() else None,
+                  space_name=thread.space_name, topic=zulip_topic if isinstance(zulip_topic, str) and zulip_topic else None)  # fmt: skip
 
 
 def _day(moment: datetime) -> str:

@@ -2,6 +2,8 @@
 the bot's e-mail and its API key). Zulip Markdown reads our Markdown as it is; a poll uses
 Zulip's own poll widget (a message that starts ``/poll question`` with one option per line).
 The topic is the target's ``topic``, else the item's title (Zulip caps topics at 60 characters).
+A wrap-up of a conversation from the target's own channel (its name or stream id) goes into the
+conversation's topic instead, so it lands in place.
 """
 
 from __future__ import annotations
@@ -24,11 +26,23 @@ def content(item: Item) -> str:
     return item.markdown
 
 
+def origin_topic(item: Item, channel: str) -> str | None:
+    """The conversation's own topic when it lives in this channel (stream id, or name ignoring case)."""
+    origin = item.origin
+    if origin is None or origin.connector != "zulip" or not origin.topic:
+        return None
+    same = channel == origin.space_native_id or (bool(origin.space_name) and channel.casefold() == origin.space_name.casefold())
+    return origin.topic if same else None
+
+
 def prepare(item: Item, target: Target) -> Delivery:
-    fields = {"type": "stream", "to": target.text("channel"), "topic": str(target.get("topic") or item.title)[:TOPIC_LIMIT], "content": content(item)}
+    channel = target.text("channel")
+    in_place = origin_topic(item, channel)
+    topic = in_place or str(target.get("topic") or item.title)[:TOPIC_LIMIT]
+    fields = {"type": "stream", "to": channel, "topic": topic, "content": content(item)}
     check_length(fields["content"], MAX_MESSAGE, target.name)
     url = f"{target.text('url')}/api/v1/messages"
-    return Delivery(where=f"POST {url}", body=urlencode(fields), url=url,
+    return Delivery(where=f"POST {url}" + ("  (in the conversation's own topic)" if in_place else ""), body=urlencode(fields), url=url,
                     headers={"Authorization": "Basic {secret}", "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
 
 

@@ -188,3 +188,37 @@ def publish_list_command(
     for r in rows:
         table.add_row(f"{r.published_at:%Y-%m-%d %H:%M}", f"{r.item_kind} {r.item_id}", r.target, r.remote_url or r.remote_id or "", r.actor)
     console.print(table)
+
+
+@publish_app.command("poll-results")
+def publish_poll_results_command(
+    poll: Annotated[str | None, typer.Argument(help="One poll id (poll-...; see `publish list`); default: every poll posted.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Only the polls posted to this target.")] = None,
+    db: DbOption = DEFAULT_DB_PATH,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read back how members answered the polls posted to Matrix, Discourse, Slack and Mattermost (nothing is stored).
+
+    Example: villagegreen publish poll-results --to forum --db acme.duckdb
+    """
+    from villagegreen.publish.poll_results import read_results
+    from villagegreen.publish.targets import load_targets
+
+    targets = load_targets(config)
+    with Store.open(db, read_only=True) as store:
+        results = read_results(store, targets, poll_id=poll, target=to)
+    if as_json:
+        print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+    else:
+        if not results:
+            print("no polls published yet" + (f" to {to}" if to else ""))
+        for r in results:
+            voters = f", {r.voters} voter{'s' if r.voters != 1 else ''}" if r.voters is not None else ""
+            print(f"{r.poll_id} on {r.target} ({r.target_kind}{', closed' if r.closed else ''}{voters}): {r.question or ''}".rstrip(": "))
+            for option, votes in sorted(r.votes, key=lambda pair: -pair[1]):
+                print(f"  {votes:>4}  {option}")
+            if r.note:
+                print(f"  note: {r.note}")
+    if any(r.note and r.note.startswith("not read:") for r in results):
+        raise typer.Exit(1)
