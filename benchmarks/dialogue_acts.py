@@ -15,6 +15,11 @@ Checks (precision and recall, with the counts behind them):
   so precision is a lower bound.
 - Discourse ``appreciation``: hand-checked samples (see HAND_CHECKED_LABELLED), precision on
   the sample, and misses among short replies the rules did not label.
+- Discourse ``challenge``, ``facilitation``, ``social`` (and ``appreciation``): one annotator's
+  labels of 120 posts in tests/data/acts/urho3d_hand_labels.csv (see its README: sample A was
+  used to change the rules, sample B measures them). Per sample and act: precision among the
+  sampled posts the rules give that act, recall among the sampled posts the annotator gave it,
+  and for sample B a recall estimate for the whole archive, weighting each stratum by its size.
 - Stack Exchange and Discourse ``accepted_answer``: recall only, the share of accepted answers
   (SE accept votes; Discourse's solved mark) labelled ``answer``. Precision cannot be measured:
   most good answers are never accepted.
@@ -23,7 +28,9 @@ Checks (precision and recall, with the counts behind them):
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import math
 import sys
 import tempfile
 import time
@@ -31,6 +38,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from villagegreen.analyses.acts import ACTS_VERSION
 from villagegreen.analyses.acts_store import LabelledMessage, labelled_messages
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
@@ -148,6 +156,54 @@ def hand_check(store: Store, items: list[LabelledMessage]) -> dict[str, Any]:
     }
 
 
+HAND_LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "acts" / "urho3d_hand_labels.csv"
+HAND_ACTS = ("challenge", "facilitation", "social", "appreciation")
+STRATA = ("challenge", "facilitation", "social")
+# Sample B was drawn from the labels of this rules version; its strata weights hold only for it.
+SAMPLE_B_VERSION = "2"
+
+
+def wilson_upper(successes: int, n: int, z: float = 1.96) -> float:
+    """Upper end of the Wilson score interval for a proportion (95% by default)."""
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float(min(1.0, (centre + margin) / (1 + z * z / n)))
+
+
+def hand_labels(store: Store, items: list[LabelledMessage], path: Path = HAND_LABELS) -> dict[str, Any]:
+    """Acts against one annotator's labels (tests/data/acts), per sample and act."""
+    native = dict(store.con.execute("SELECT id, native_id FROM messages").fetchall())
+    roots = {row[0] for row in store.con.execute("SELECT id FROM messages WHERE id = conversation_id").fetchall()}
+    predicted = {native[i.message_id]: i.label.act for i in items if i.message_id in native}
+    with path.open(newline="") as file:
+        rows = [row for row in csv.DictReader(file) if row["post_id"] in predicted]
+    result: dict[str, Any] = {}
+    for sample in sorted({row["sample"] for row in rows}):
+        mine = [row for row in rows if row["sample"] == sample]
+        acts = {act: precision_recall((predicted[r["post_id"]] == act, r["label"] == act) for r in mine) for act in HAND_ACTS}
+        result[sample] = {"posts": len(mine), "acts": acts}
+        if sample == "B" and ACTS_VERSION == SAMPLE_B_VERSION:
+            # Archive-wide recall: true positives estimated from each stratum's precision times its
+            # size, misses from the "other" stratum's miss rate times the replies it stands for.
+            population = {act: sum(1 for i in items if i.label.act == act) for act in STRATA}
+            others = sum(1 for i in items if i.label.act not in STRATA and i.message_id not in roots)
+            other_rows = [r for r in mine if r["drawn_as"] == "other"]
+            for act in STRATA:
+                # Posts drawn for this act that the current rules still give it (a rule that was
+                # narrowed after the draw only removes posts from the stratum).
+                drawn = [r for r in mine if r["drawn_as"] == act and predicted[r["post_id"]] == act]
+                precision = sum(r["label"] == act for r in drawn) / len(drawn) if drawn else 0.0
+                misses = sum(r["label"] == act for r in other_rows)
+                found, n = precision * population[act], max(len(other_rows), 1)
+                missed, missed_high = misses / n * others, wilson_upper(misses, n) * others
+                acts[act]["archive_recall_estimate"] = round(found / (found + missed), 3) if found + missed else None
+                # With 0-1 misses in 20 the interval is wide: recall could be far lower.
+                acts[act]["archive_recall_low_95"] = round(found / (found + missed_high), 3) if found + missed_high else None
+                acts[act]["misses_in_other_sample"] = f"{misses}/{len(other_rows)}"
+    return result
+
+
 def evaluate(store: Store, platform: str) -> dict[str, Any]:
     started = time.perf_counter()
     items: list[LabelledMessage] = list(labelled_messages(store, use_platform_kind=False))
@@ -162,6 +218,7 @@ def evaluate(store: Store, platform: str) -> dict[str, Any]:
     checks["accepted_answer"].pop("precision")
     if platform == "discourse":
         checks["appreciation_hand_checked"] = hand_check(store, items)
+        checks["hand_labels"] = hand_labels(store, items)
     acts: dict[str, int] = {}
     for item in items:
         acts[item.label.act] = acts.get(item.label.act, 0) + 1

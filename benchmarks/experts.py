@@ -3,21 +3,28 @@
 Usage: python benchmarks/experts.py [--stackexchange DIR ...] [--discourse DIR ...] [--json]
 (with neither, the dev sets under ../shared/data: stackexchange/quantumcomputing, discourse/urho3d)
 
-Protocol (temporal split): the archive is imported and its dialogue acts labelled. The cut-off
-is the time by which TRAIN_SHARE of the questions that have an accepted answer were asked.
-Methods learn only from answers written before the cut-off; they are tested on the later
-questions that have an accepted answer by someone other than the asker (the truth: that
-answerer). Candidates are the people who answered before the cut-off; the asker is excluded.
-A question whose accepted answerer never answered before counts as a miss for every method
-(``answerer_seen_before`` says how many could be found at all).
+Protocol (temporal split, rolling): the archive is imported and its dialogue acts labelled.
+Questions that have an accepted answer by someone other than the asker are sorted by time;
+the first VALID_START share only teaches, the next slice (VALID_START to TEST_START) is the
+*validation* slice, the rest the *test* slice. Every question is ranked by methods that learn
+only from answers written before the first day of its calendar month (one refit a month, as a
+deployed router would refresh its index), so later answers never leak in. Candidates are the
+people who answered before that refit; the asker is excluded. A question whose accepted
+answerer never answered before counts as a miss for every method (``answerer_seen_before``).
 
 Methods, all in this run:
-- ``villagegreen``: analyses/experts.py (TF-IDF over question + answer, validation, recency);
-- ``most_active``: people by number of answers before the cut-off;
+- ``villagegreen``: analyses/experts.py with its shipped settings (FinderSettings defaults);
+- ``villagegreen_content_only``: the same without the activity part (activity weight 0);
+- ``villagegreen_tuned``: the same with the settings from SETTINGS_GRID that scored the best
+  MRR on this archive's validation slice (``selected``); the test slice never chooses;
+- ``most_active``: people by number of answers so far;
 - ``bm25``: Okapi BM25 over the text of past answers, a person scored by their best answer.
 People a method cannot score are ranked after the scored ones by ``most_active`` order.
 
 Metrics: MRR, P@1, NDCG@3 (one relevant person: 1/log2(1 + rank) within the top 3) and R@10.
+``ceiling`` says how concentrated the test answers are: the share answered by the top 1 and
+top 3 people of the most-active order, and the best MRR any method could reach (the share of
+test answerers seen before).
 """
 
 from __future__ import annotations
@@ -27,19 +34,24 @@ import json
 import math
 import sys
 import tempfile
-from collections import Counter
-from collections.abc import Callable
-from datetime import datetime
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from villagegreen.analyses.acts_store import label_store
-from villagegreen.analyses.experts import ExpertFinder, PastAnswer, past_answers
+from villagegreen.analyses.experts import ExpertFinder, FinderSettings, PastAnswer, past_answers
 from villagegreen.analyses.experts_index import Bm25Index
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
 
-TRAIN_SHARE = 0.8
+VALID_START, TEST_START = 0.6, 0.8
+# The ranking before the activity mixture (similarity evidence only), reported for comparison.
+CONTENT_ONLY = FinderSettings(top_documents=5, activity_weight=0.0, activity_half_life_days=30.0)
+# Top answers summed per person x activity weight x activity half-life (days).
+SETTINGS_GRID = tuple(
+    FinderSettings(top, weight, half_life) for top in (3, 5, 10) for weight in (0.0, 0.1, 0.2, 0.3, 0.5, 0.7) for half_life in (30.0, 90.0, 365.0)
+)
 DEV_SETS = (("stackexchange", "stackexchange/quantumcomputing"), ("discourse", "discourse/urho3d/topics"))
 
 # conversation id, question text, asker person, accepted answerer person, asked at
@@ -76,36 +88,96 @@ def complete(scored: list[str], fallback: list[str], asker: str) -> list[str]:
     return [p for p in scored if p != asker] + [p for p in fallback if p not in seen and p != asker]
 
 
-def evaluate(store: Store) -> dict[str, Any]:
+Question = tuple[str, str, str, str, datetime]  # conversation, text, asker, accepted answerer, asked at
+Ranks = dict[str, list[int | None]]
+
+
+def decayed_activity(answers: list[PastAnswer], now: datetime, half_life_days: float) -> dict[str, float]:
+    activity: dict[str, float] = defaultdict(float)
+    for answer in answers:
+        activity[answer.person_id] += 0.5 ** (max((now - answer.sent_at).total_seconds(), 0.0) / 86400.0 / half_life_days)
+    return activity
+
+
+def mixture_order(best: dict[str, list[tuple[float, int, float]]], activity_all: dict[str, float], settings: FinderSettings, asker: str) -> list[str]:
+    """ExpertFinder.rank's ordering for other settings, from content computed once per question
+    (the same formula; tests/analyses/test_experts.py checks both agree)."""
+    content = {p: sum(s for s, _, _ in scored[: settings.top_documents]) for p, scored in best.items()}
+    content_total = sum(content.values())
+    if content_total <= 0:
+        return []
+    activity = {p: a for p, a in activity_all.items() if p != asker}
+    activity_total = sum(activity.values()) or 1.0
+    w = settings.activity_weight
+    scores = {p: (1 - w) * content.get(p, 0.0) / content_total + w * a / activity_total for p, a in activity.items()}
+    return sorted(scores, key=lambda p: (-scores[p], p))
+
+
+def evaluate_slice(store: Store, questions: list[Question], grid: tuple[FinderSettings, ...]) -> tuple[Ranks, int]:
+    """Ranks of the true answerer per method (and per grid setting, keyed by repr), refitting monthly."""
+    months: dict[tuple[int, int], list[Question]] = defaultdict(list)
+    for question in questions:
+        months[(question[4].year, question[4].month)].append(question)
+    ranks: Ranks = defaultdict(list)
+    seen = 0
+    for (year, month), batch in sorted(months.items()):
+        refit = datetime(year, month, 1, tzinfo=UTC)
+        train = past_answers(store, refit)
+        activity = Counter(a.person_id for a in train)
+        most_active = [person for person, _ in activity.most_common()]
+        finder = ExpertFinder(train, now=refit)
+        bm25 = Bm25Index([a.answer for a in train])
+        tops = max([s.top_documents for s in grid], default=1)
+        activities = {half_life: decayed_activity(train, refit, half_life) for half_life in {s.activity_half_life_days for s in grid}}
+        for _conversation, text, asker, answerer, _asked in batch:
+            seen += answerer in activity
+            rankings = {
+                "villagegreen": [s.person_id for s in finder.rank(text, k=len(activity), exclude=[asker])],
+                "most_active": [],
+                "bm25": best_per_person(bm25.search(text), train),
+            }
+            if grid:
+                best = finder.content(text, exclude=[asker], top=tops)
+                for settings in grid:
+                    rankings[repr(settings)] = mixture_order(best, activities[settings.activity_half_life_days], settings, asker)
+            for name, scored in rankings.items():
+                ranking = complete(scored, most_active, asker)
+                ranks[name].append(ranking.index(answerer) + 1 if answerer in ranking else None)
+    return ranks, seen
+
+
+def evaluate(store: Store, *, grid: tuple[FinderSettings, ...] = SETTINGS_GRID) -> dict[str, Any]:
     label_store(store)
-    questions = store.con.execute(_ACCEPTED_SQL).fetchall()
-    if len(questions) < 10:
+    questions: list[Question] = store.con.execute(_ACCEPTED_SQL).fetchall()
+    if len(questions) < 20:
         return {"error": f"only {len(questions)} questions with an accepted answer; too few to split"}
-    cutoff: datetime = questions[int(len(questions) * TRAIN_SHARE)][4]
-    train = past_answers(store, cutoff)
-    tests = [q for q in questions if q[4] >= cutoff]
-    activity = Counter(a.person_id for a in train)
-    most_active = [person for person, _ in activity.most_common()]
-    finder = ExpertFinder(train, now=cutoff)
-    bm25 = Bm25Index([a.answer for a in train])
-    methods: dict[str, Callable[[str, str], list[str]]] = {
-        "villagegreen": lambda text, asker: complete([s.person_id for s in finder.rank(text, k=len(activity), exclude=[asker])], most_active, asker),
-        "most_active": lambda text, asker: complete([], most_active, asker),
-        "bm25": lambda text, asker: complete(best_per_person(bm25.search(text), train), most_active, asker),
-    }
-    ranks: dict[str, list[int | None]] = {name: [] for name in methods}
-    for _conversation, text, asker, answerer, _asked in tests:
-        for name, method in methods.items():
-            ranking = method(text, asker)
-            ranks[name].append(ranking.index(answerer) + 1 if answerer in ranking else None)
+    valid_from, test_from = questions[int(len(questions) * VALID_START)][4], questions[int(len(questions) * TEST_START)][4]
+    valid = [q for q in questions if valid_from <= q[4] < test_from]
+    test = [q for q in questions if q[4] >= test_from]
+    valid_ranks, _ = evaluate_slice(store, valid, grid)
+    selected = max(grid, key=lambda s: (rank_metrics(valid_ranks[repr(s)])["mrr"], -grid.index(s))) if grid else FinderSettings()
+    test_ranks, seen = evaluate_slice(store, test, tuple(dict.fromkeys((selected, CONTENT_ONLY))))
+    methods = {name: rank_metrics(test_ranks[name]) for name in ("villagegreen", "most_active", "bm25")}
+    methods["villagegreen_tuned"] = rank_metrics(test_ranks[repr(selected)])
+    methods["villagegreen_content_only"] = rank_metrics(test_ranks[repr(CONTENT_ONLY)])
+    train = past_answers(store, test_from)
+    order = [p for p, _ in Counter(a.person_id for a in train).most_common()]
     return {
-        "cutoff": cutoff.isoformat(),
-        "train_answers": len(train),
-        "candidates": len(activity),
-        "test_questions": len(tests),
-        "answerer_seen_before": sum(1 for t in tests if t[3] in activity),
-        "methods": {name: rank_metrics(r) for name, r in ranks.items()},
-    }
+        "validation_from": valid_from.isoformat(),
+        "test_from": test_from.isoformat(),
+        "validation_questions": len(valid),
+        "test_questions": len(test),
+        "answerer_seen_before": seen,
+        "selected": {"top_documents": selected.top_documents, "activity_weight": selected.activity_weight,
+                     "activity_half_life_days": selected.activity_half_life_days,
+                     "validation_mrr": rank_metrics(valid_ranks[repr(selected)])["mrr"]},
+        "validation": {name: rank_metrics(valid_ranks[name]) for name in ("villagegreen", "most_active", "bm25")}
+        | ({"villagegreen_content_only": rank_metrics(valid_ranks[repr(CONTENT_ONLY)])} if CONTENT_ONLY in grid else {}),
+        "ceiling": {"top1_share": round(sum(q[3] in order[:1] for q in test) / len(test), 4),
+                    "top3_share": round(sum(q[3] in order[:3] for q in test) / len(test), 4),
+                    "best_possible_mrr": round(seen / len(test), 4)},
+        "methods": methods,
+    }  # fmt: skip
 
 
 def best_per_person(scores: dict[int, float], answers: list[PastAnswer]) -> list[str]:

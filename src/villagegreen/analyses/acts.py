@@ -25,7 +25,10 @@ from typing import Literal
 
 Act = Literal["question", "answer", "elaboration", "challenge", "appreciation", "facilitation", "social"]
 ACTS: tuple[Act, ...] = ("question", "answer", "elaboration", "challenge", "appreciation", "facilitation", "social")
-ACTS_VERSION = "1"
+# 2: facilitation no longer fires on "welcome to" / "anyone else", praise ("nice", "cool") is
+# appreciation, social needs the whole message to be chatter, "i doubt" / "not quite" alone are
+# no challenge (errors found on a hand-labelled urho3d sample; see docs/analyses/acts.md).
+ACTS_VERSION = "2"
 
 # A reply to a question needs at least this many words (outside quotes) to count as an answer:
 # below it, replies are mostly clarifying remarks. Stack Exchange comments have a median of 32
@@ -42,8 +45,8 @@ _THANKS = re.compile(
     r"great (?:answer|explanation|work|job)|nice (?:answer|work|job|one)|awesome|perfect|brilliant|solved)\b",
 )
 _CHALLENGE = re.compile(
-    r"\b(i (?:disagree|don'?t agree|do not agree|doubt)|not sure (?:that|this|it|about)|i don'?t think|i do not think|"
-    r"that'?s not (?:right|true|correct|how)|(?:is|are|seems?) (?:wrong|incorrect|misleading)|not (?:true|correct|quite)|"
+    r"\b(i (?:disagree|don'?t agree|do not agree)|not sure (?:that|this|it|about)|i don'?t think|i do not think|"
+    r"that'?s not (?:right|true|correct|how)|(?:is|are|seems?) (?:wrong|incorrect|misleading)|not (?:true|correct|quite (?:right|true|correct|so))|"
     r"on the contrary|that (?:doesn'?t|does not|won'?t|will not) work|why not just|isn'?t it better|"
     r"i (?:would|'?d) argue|counter-?example|actually,)",
 )
@@ -51,13 +54,23 @@ _CHALLENGE = re.compile(
 _CHALLENGE_OPENING = re.compile(r"^\W*(but|however|although|no,|nope|well, no|hmm,? but)\b")
 _FACILITATION = re.compile(
     r"\b(to (?:summari[sz]e|sum up|recap)|in summary|summary so far|so far we have|what do (?:others|you all|people|folks) think|"
-    r"any (?:other )?(?:thoughts|opinions|objections)|anyone else|let'?s (?:move|get back|go back|take this|continue|focus|keep)|"
+    r"any (?:other )?(?:thoughts|opinions|objections)|let'?s (?:move|get back|go back|take this|continue|focus|keep)|"
     r"back to the (?:topic|question)|(?:please|pls) (?:open|start|create|post) a (?:new|separate) (?:thread|topic)|"
-    r"(?:moved|moving|split) (?:this|the) (?:thread|topic|posts?)|welcome to|off[- ]topic here|please keep)\b",
+    r"(?:moved|moving|split) (?:this|the) (?:thread|topic|posts?)|off[- ]topic here|please keep|"
+    r"(?:does|do|would|could) (?:anyone|anybody|everyone|somebody) else (?:think|agree|have (?:an? )?(?:thoughts?|opinions?|ideas?))|"
+    r"(?:anyone|anybody) else (?:want|interested|care) to)\b",
 )
 _SOCIAL = re.compile(
-    r"^\W*(hi|hello|hey|good (?:morning|evening|night|afternoon)|lol|haha+|congrat\w*|happy (?:birthday|new year|holidays)|"
-    r"welcome( back)?|bye|see you|cool|nice|wow|:\w+:|[+]1)\W*",
+    r"^\W*(?:(?:and|also|oh|btw),?\s+)?(hi|hello|hey|good (?:morning|evening|night|afternoon)|lol|haha+|congrat\w*|happy (?:birthday|new year|holidays)|"
+    r"welcome( back)?|bye|see you|[+]1)\W*",
+)
+# Greetings open many answers ("Hello :) Try this: ..."): only this many words may follow one.
+SOCIAL_AFTER_GREETING_WORDS = 4
+_GREETING = re.compile(r"^\W*(hi|hello|hey|good (?:morning|evening|night|afternoon))\b")
+# A short reply opening with praise of someone's work ("Nice!", ":astonished: Very impressive!")
+# is appreciation; praise later in the message ("... would be great") is not.
+_PRAISE = re.compile(
+    r"^(?:\W|:\w+:)*(?:(?:very|really|so|looks?|that'?s|this is|it'?s)\s+)*(nice|cool|wow|impressive|amazing|beautiful|great|excellent|lovely|neat)\b"
 )
 _QUESTION_OPENING = re.compile(
     r"^\W*(how|what|why|when|where|which|who|is|are|can|could|does|do|did|should|would|will|has|have|anyone|any ?one|"
@@ -143,8 +156,11 @@ def label_message(view: MessageView, *, use_platform_kind: bool = True) -> ActLa
         return ActLabel("facilitation", 0.7, "facilitation_phrase", match.group(0))
     if not view.replies_to_own and ((match := _CHALLENGE.search(head)) or (match := _CHALLENGE_OPENING.search(head))):
         return ActLabel("challenge", 0.6, "disagreement_marker", match.group(0).strip())
-    if words <= SOCIAL_MAX_WORDS and (match := _SOCIAL.match(head)) is not None and "?" not in text:
-        return ActLabel("social", 0.6, "greeting_or_chatter", match.group(0).strip())
+    if words <= SOCIAL_MAX_WORDS and "?" not in text and not _CODE_OR_LINK.search(head):
+        if (match := _SOCIAL.match(head)) is not None and not _greeting_before_more(head, match):
+            return ActLabel("social", 0.6, "greeting_or_chatter", match.group(0).strip())
+        if (match := _PRAISE.match(head)) is not None:
+            return ActLabel("appreciation", 0.6, "short_praise", match.group(0))
     if _asks(text, words):
         rule = "asker_follow_up_question" if view.by_root_author else "clarifying_question"
         return ActLabel("question", 0.7, rule, _question_evidence(text))
@@ -175,10 +191,17 @@ def _root_label(view: MessageView, text: str, words: int) -> ActLabel:
     return ActLabel("elaboration", 0.4, "root_statement", f"{words} words, no question")
 
 
+def _greeting_before_more(head: str, match: re.Match[str]) -> bool:
+    """A greeting followed by a real message ("Hello, how do you set ...") is not chatter."""
+    return _GREETING.match(head) is not None and len(head[match.end() :].split()) > SOCIAL_AFTER_GREETING_WORDS
+
+
 def _asks(text: str, words: int) -> bool:
     if "?" in text:
         return True
-    return words <= 25 and _QUESTION_OPENING.match(text.lower()) is not None
+    # "Hello, how do you ..." asks as much as "How do you ...".
+    opening = _GREETING.sub("", text.lower(), count=1)
+    return words <= 25 and _QUESTION_OPENING.match(opening) is not None
 
 
 def _mostly_question(text: str, words: int) -> bool:

@@ -8,9 +8,16 @@ times a validation weight and a recency decay:
     weight = 1 + ACCEPTED_BONUS x accepted + THANKED_BONUS x thanked + log(1 + approving reactions)
     decay = 0.5 ^ (age in days / HALF_LIFE_DAYS)
 
-and a person's score is the sum of their ``TOP_DOCUMENTS`` best answer scores (several good
-matches beat one lucky one, without rewarding sheer volume). Every suggestion carries those
-answers as its reasons.
+A person's *content* score is the sum of their ``TOP_DOCUMENTS`` best answer scores (several
+good matches beat one lucky one, without rewarding sheer volume). Their *activity* is their
+answer count decayed with a short half-life (``ACTIVITY_HALF_LIFE_DAYS``): who answers these
+days. Both are turned into shares of the candidates' total and mixed:
+
+    score = (1 - ACTIVITY_WEIGHT) x content / sum(content) + ACTIVITY_WEIGHT x activity / sum(activity)
+
+The mixture and its half-life were chosen on validation questions asked *before* the test
+questions of benchmarks/experts.py (see docs/analyses/experts.md), not on the test questions.
+Every suggestion carries its best answers as reasons, and its recent activity.
 
 Only people who answered before can be suggested (a newcomer has no evidence): the limit of
 any evidence-based router.
@@ -35,6 +42,8 @@ ACCEPTED_BONUS = 2.0
 THANKED_BONUS = 1.0
 HALF_LIFE_DAYS = 730.0
 TOP_DOCUMENTS = 5
+ACTIVITY_WEIGHT = 0.5
+ACTIVITY_HALF_LIFE_DAYS = 30.0
 
 _KINDS = ", ".join(f"'{kind}'" for kind in NON_CONTRIBUTION_KINDS)
 _NOT_VALIDATION = ", ".join(f"'{kind}'" for kind in NOT_VALIDATION)
@@ -91,9 +100,20 @@ class Suggestion:
     person_id: str
     score: float
     reasons: list[dict[str, Any]]
+    # Answers decayed with ACTIVITY_HALF_LIFE_DAYS: about "answers in the last few weeks".
+    recent_activity: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"person_id": self.person_id, "score": round(self.score, 4), "reasons": self.reasons}
+        return {"person_id": self.person_id, "score": round(self.score, 4), "recent_activity": round(self.recent_activity, 2), "reasons": self.reasons}
+
+
+@dataclass(frozen=True, slots=True)
+class FinderSettings:
+    """The knobs benchmarks/experts.py selects on its validation slice."""
+
+    top_documents: int = TOP_DOCUMENTS
+    activity_weight: float = ACTIVITY_WEIGHT
+    activity_half_life_days: float = ACTIVITY_HALF_LIFE_DAYS
 
 
 def past_answers(store: Store, before: datetime) -> list[PastAnswer]:
@@ -108,15 +128,33 @@ class ExpertFinder:
     answers: list[PastAnswer]
     now: datetime
     half_life_days: float = HALF_LIFE_DAYS
+    settings: FinderSettings = field(default_factory=FinderSettings)
     index: TfIdfIndex = field(init=False)
     prior: list[float] = field(init=False)
+    _activity: dict[str | None, dict[str, float]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index = TfIdfIndex([f"{a.title}\n{a.question}\n{a.answer}" for a in self.answers])
         # Validation and decay do not depend on the question: computed once per answer.
-        self.prior = [a.validation * 0.5 ** (max((self.now - a.sent_at).total_seconds(), 0.0) / 86400.0 / self.half_life_days) for a in self.answers]
+        self.prior = [a.validation * 0.5 ** (self._age_days(a) / self.half_life_days) for a in self.answers]
 
-    def rank(self, question: str, *, k: int = 5, exclude: Iterable[str] = (), space: str | None = None) -> list[Suggestion]:
+    def _age_days(self, answer: PastAnswer) -> float:
+        return max((self.now - answer.sent_at).total_seconds(), 0.0) / 86400.0
+
+    def activity(self, space: str | None = None) -> dict[str, float]:
+        """person -> answers decayed with the activity half-life (in one space, or all)."""
+        if space not in self._activity:
+            counts: dict[str, float] = defaultdict(float)
+            for a in self.answers:
+                if space is None or a.space_id == space:
+                    counts[a.person_id] += 0.5 ** (self._age_days(a) / self.settings.activity_half_life_days)
+            self._activity[space] = dict(counts)
+        return self._activity[space]
+
+    def content(
+        self, question: str, *, exclude: Iterable[str] = (), space: str | None = None, top: int | None = None
+    ) -> dict[str, list[tuple[float, int, float]]]:
+        """person -> their ``top`` best (score, answer index, similarity) for the question, best first."""
         excluded = set(exclude)
         per_person: dict[str, list[tuple[float, int, float]]] = defaultdict(list)
         answers, prior = self.answers, self.prior
@@ -125,9 +163,24 @@ class ExpertFinder:
             if answer.person_id in excluded or (space is not None and answer.space_id != space):
                 continue
             per_person[answer.person_id].append((similarity * prior[doc_id], doc_id, similarity))
-        totals = {person: heapq.nlargest(TOP_DOCUMENTS, scored) for person, scored in per_person.items()}
-        order = sorted(totals, key=lambda person: (-sum(s for s, _, _ in totals[person]), person))[:k]
-        return [Suggestion(p, sum(s for s, _, _ in totals[p]), [self._reason(doc_id, s, sim) for s, doc_id, sim in totals[p]]) for p in order]
+        keep = top or self.settings.top_documents
+        return {person: heapq.nlargest(keep, scored) for person, scored in per_person.items()}
+
+    def rank(self, question: str, *, k: int = 5, exclude: Iterable[str] = (), space: str | None = None) -> list[Suggestion]:
+        """The ``k`` best people; nobody when no past answer shares a word with the question
+        (activity alone is no reason to ask someone about a topic nobody has discussed)."""
+        best = self.content(question, exclude=exclude, space=space)
+        content = {person: sum(s for s, _, _ in scored) for person, scored in best.items()}
+        content_total = sum(content.values())
+        if content_total <= 0:
+            return []
+        excluded = set(exclude)
+        activity = {p: a for p, a in self.activity(space).items() if p not in excluded}
+        activity_total = sum(activity.values()) or 1.0
+        weight = self.settings.activity_weight
+        scores = {p: (1 - weight) * content.get(p, 0.0) / content_total + weight * a / activity_total for p, a in activity.items()}
+        order = sorted(scores, key=lambda person: (-scores[person], person))[:k]
+        return [Suggestion(p, scores[p], [self._reason(doc_id, s, sim) for s, doc_id, sim in best.get(p, [])], activity[p]) for p in order]
 
     def _reason(self, doc_id: int, score: float, similarity: float) -> dict[str, Any]:
         a = self.answers[doc_id]

@@ -131,6 +131,9 @@ def erase(store: Store, person_id: str) -> ErasureReport:
     delete("analysis_results", "scope_kind IN ('person', 'identity') AND list_contains(?, scope_id)", [scopes])
     delete("analysis_findings", "scope_kind IN ('person', 'identity') AND list_contains(?, scope_id)", [scopes])
     delete("consent", "person_id = ?", [person_id])
+    # Expert routing (analyses/experts_availability.py): their availability and every time they were suggested.
+    delete("availability", "person_id = ?", [person_id])
+    delete("routing_log", "person_id = ?", [person_id])
     delete(
         "people_merges",
         "target_person_id = ? OR len(list_intersect(identity_ids, ?)) > 0 OR len(list_intersect(previous_person_ids, ?)) > 0",

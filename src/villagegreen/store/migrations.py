@@ -352,6 +352,36 @@ _DECLARED: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        9,
+        "expert_routing",
+        # Who may be asked (analyses/experts_availability.py): one availability row per person
+        # (no row: available, no cap), and the routing log, one row per person suggested when a
+        # facilitator routes a question (`experts --route`, `questions unanswered --suggest
+        # --route`), so expert load = that person's routed questions still open. Both name
+        # people: erasing a person must delete their rows, and a merge must move them.
+        """
+        CREATE TABLE availability (
+            person_id VARCHAR PRIMARY KEY,
+            away BOOLEAN NOT NULL,
+            away_until TIMESTAMPTZ,
+            max_open_questions INTEGER CHECK (max_open_questions IS NULL OR max_open_questions >= 0),
+            note VARCHAR,
+            actor VARCHAR NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE routing_log (
+            id INTEGER PRIMARY KEY,
+            conversation_id VARCHAR,
+            question VARCHAR NOT NULL,
+            person_id VARCHAR NOT NULL,
+            rank INTEGER NOT NULL,
+            score DOUBLE NOT NULL,
+            routed_at TIMESTAMPTZ NOT NULL,
+            actor VARCHAR NOT NULL
+        );
+        """,
+    ),
 )
 
 # Applied in version order whatever the order of declaration; versions must run 1..N with no

@@ -99,10 +99,28 @@ def merge(store: Store, refs: Sequence[str], *, reason: str, actor: str | None =
         record = _log(store, "merge", actor, reason, score, target, [m[0] for m in moved], [m[1] for m in moved], removed_json, None)
         store.con.execute(f"UPDATE identities SET person_id = ? WHERE person_id IN ({marks})", [target, *absorbed])
         merge_consent(store, target, absorbed, actor=record.actor)
+        _merge_routing(store, target, absorbed)
         store.con.execute(f"DELETE FROM people WHERE id IN ({marks})", absorbed)
         details = {"merge_id": record.id, "absorbed_people": absorbed, "identity_ids": record.identity_ids, "reason": reason, "score": score}
         audit_log.record(store, "merge", target, details, actor=record.actor)
     return record
+
+
+def _merge_routing(store: Store, target: str, absorbed: list[str]) -> None:
+    """Expert routing follows the person: their routed questions count towards the merged
+    person's load, and the target's availability wins (else the first absorbed one's that has one).
+
+    An unmerge leaves both with the target: which identity a suggestion was meant for is not known.
+    """
+    store.con.execute("UPDATE routing_log SET person_id = ? WHERE list_contains(?, person_id)", [target, absorbed])
+    has_own = store.con.execute("SELECT count(*) FROM availability WHERE person_id = ?", [target]).fetchall()[0][0]
+    if not has_own:
+        store.con.execute(
+            "UPDATE availability SET person_id = ? WHERE person_id = (SELECT person_id FROM availability WHERE list_contains(?, person_id) "
+            "ORDER BY array_position(?, person_id) LIMIT 1)",
+            [target, absorbed, absorbed],
+        )
+    store.con.execute("DELETE FROM availability WHERE list_contains(?, person_id)", [absorbed])
 
 
 def unmerge(store: Store, ref: str, *, reason: str = "", actor: str | None = None) -> MergeRecord:

@@ -27,7 +27,10 @@ STORED = (
     "Accounts: the display name, handle and email address the platform shows, and whether the account is a bot.",
     "People: accounts that a facilitator has confirmed belong to the same person on several platforms.",
     "A verbatim copy of what each platform exported, so that the import can be repeated without fetching again.",
-    "Results of the analyses listed below, and the facilitators' audit log (merges, consent changes, erasures).",
+    "Results of the analyses listed below, and the facilitators' audit log (merges, consent changes, erasures, publications).",
+    "For routing questions to people who can answer them: whether you said you are away or how many open questions you take, "
+    "and a log of who was suggested for which question, when and by whom (nobody is suggested after refusing 'routing').",
+    "Stories the facilitators drafted, every version of them with who edited it, and where each was published.",
 )
 NEVER = (
     "No inference of gender, age, ethnicity, religion, health, sexuality, nationality or any other demographic trait, anywhere.",
