@@ -7,14 +7,12 @@ disagree. The only state-changing route is the merge decision, which needs a CSR
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from villagegreen.interfaces.web.app import clean, dashboard, render, wants_json
+from villagegreen.interfaces.web.app import dashboard, render, wants_json
 from villagegreen.interfaces.web.forms import csrf_ok, read_form
+from villagegreen.interfaces.web.page_routes import add_page, cached_by_path
 from villagegreen.interfaces.web.pages_overview import overview_data
 from villagegreen.interfaces.web.pages_people import decide_merge, people_data
 from villagegreen.interfaces.web.pages_settings import settings_data
@@ -22,43 +20,40 @@ from villagegreen.interfaces.web.pages_spaces import conversation_data, space_da
 from villagegreen.interfaces.web.pages_threads import ripe_threads_data
 from villagegreen.interfaces.web.routes_editorial import register_editorial_routes
 from villagegreen.interfaces.web.routes_insights import register_insight_routes
-from villagegreen.store.database import Store
-
-Builder = Callable[[Request, Store], dict[str, Any]]
-
-
-def _page(template: str, page: str, build: Builder, *, as_json: bool) -> Callable[[Request], Response]:
-    def handler(request: Request) -> Response:
-        # The URL names the data (path parameters included); config and token are fixed per app.
-        data = dashboard(request).gate.cached(request.url.path.removesuffix(".json"), lambda store: clean(build(request, store)))
-        return JSONResponse(data) if as_json else render(request, template, data, page=page)
-
-    return handler
-
-
-def _add_page(app: FastAPI, path: str, template: str, page: str, build: Builder, summary: str) -> None:
-    # The .json route first: "/spaces/{space_id}" would otherwise swallow "/spaces/x.json".
-    app.add_api_route(f"{path}.json", _page(template, page, build, as_json=True), methods=["GET"], summary=f"{summary} (data)", tags=["pages"])
-    app.add_api_route(path, _page(template, page, build, as_json=False), methods=["GET"], summary=summary, include_in_schema=False)
 
 
 def register_routes(app: FastAPI) -> None:
-    _add_page(app, "/overview", "overview.html", "overview", lambda _r, store: overview_data(store), "Health at a glance, alerts, monthly charts")
-    _add_page(app, "/spaces", "spaces.html", "spaces", lambda _r, store: spaces_data(store), "Per-space health")
-    _add_page(
-        app, "/spaces/{space_id}", "space.html", "spaces", lambda r, store: space_data(store, r.path_params["space_id"]), "One space: health and conversations"
+    add_page(
+        app, "/overview", "overview.html", "overview", cached_by_path(lambda _r, store: overview_data(store)), "Health at a glance, alerts, monthly charts"
     )
-    _add_page(
+    add_page(app, "/spaces", "spaces.html", "spaces", cached_by_path(lambda _r, store: spaces_data(store)), "Per-space health")
+    add_page(
+        app,
+        "/spaces/{space_id}",
+        "space.html",
+        "spaces",
+        cached_by_path(lambda r, store: space_data(store, r.path_params["space_id"])),
+        "One space: health and conversations",
+    )
+    add_page(
         app, "/conversations/{conversation_id}", "conversation.html", "spaces",
-        lambda r, store: conversation_data(store, r.path_params["conversation_id"]), "One conversation's reply tree",
+        cached_by_path(lambda r, store: conversation_data(store, r.path_params["conversation_id"])), "One conversation's reply tree",
     )  # fmt: skip
-    _add_page(
-        app, "/threads/ripe", "ripe.html", "threads/ripe", lambda _r, store: ripe_threads_data(store), "Ripe for wrap-up: each conversation's state and action"
+    add_page(
+        app,
+        "/threads/ripe",
+        "ripe.html",
+        "threads/ripe",
+        cached_by_path(lambda _r, store: ripe_threads_data(store)),
+        "Ripe for wrap-up: each conversation's state and action",
     )
-    _add_page(app, "/people", "people.html", "people", lambda r, store: people_data(store, dashboard(r).config), "Time and energy; merge suggestions")
-    _add_page(
+    add_page(
+        app, "/people", "people.html", "people", cached_by_path(lambda r, store: people_data(store, dashboard(r).config)), "Time and energy; merge suggestions"
+    )
+    add_page(
         app, "/settings", "settings.html", "settings",
-        lambda r, store: settings_data(store, dashboard(r).config, token_required=dashboard(r).accounts_enabled()), "Sources, facilitators, privacy",
+        cached_by_path(lambda r, store: settings_data(store, dashboard(r).config, token_required=dashboard(r).accounts_enabled())),
+        "Sources, facilitators, privacy",
     )  # fmt: skip
 
     register_insight_routes(app)

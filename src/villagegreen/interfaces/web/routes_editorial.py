@@ -12,9 +12,6 @@ Registered by :func:`villagegreen.interfaces.web.routes.register_routes`. Pages:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
@@ -22,6 +19,7 @@ from villagegreen.errors import InputError
 from villagegreen.interfaces.web.app import acting_user, clean, dashboard, render, wants_json
 from villagegreen.interfaces.web.figures import NotFound
 from villagegreen.interfaces.web.forms import csrf_ok, read_form
+from villagegreen.interfaces.web.page_routes import add_page, read_fresh
 from villagegreen.interfaces.web.pages_search import parse_k, search_data
 from villagegreen.interfaces.web.pages_stories import (
     MAX_MARKDOWN_CHARS,
@@ -32,7 +30,6 @@ from villagegreen.interfaces.web.pages_stories import (
     stories_data,
     story_data,
 )
-from villagegreen.store.database import Store
 
 # A story's Markdown, percent-encoded (up to 3 bytes per character), and a few small fields.
 MAX_FORM_BYTES = 3 * MAX_MARKDOWN_CHARS + 16_384
@@ -48,36 +45,25 @@ def _story_id(request: Request) -> int:
 _CSRF_REFUSED = {"error": "missing or invalid CSRF token; reload the page and try again"}
 
 
-def _read(request: Request, build: Callable[[Store], dict[str, Any]]) -> dict[str, Any]:
-    with dashboard(request).gate.reading() as store:
-        data: dict[str, Any] = clean(build(store))
-        return data
-
-
-def _page(template: str, page: str, build: Callable[[Request, Store], dict[str, Any]], *, as_json: bool) -> Callable[[Request], Response]:
-    def handler(request: Request) -> Response:
-        data = _read(request, lambda store: build(request, store))
-        return JSONResponse(data) if as_json else render(request, template, data, page=page)
-
-    return handler
-
-
-def _add_page(app: FastAPI, path: str, template: str, page: str, build: Callable[[Request, Store], dict[str, Any]], summary: str) -> None:
-    app.add_api_route(f"{path}.json", _page(template, page, build, as_json=True), methods=["GET"], summary=f"{summary} (data)", tags=["pages"])
-    app.add_api_route(path, _page(template, page, build, as_json=False), methods=["GET"], summary=summary, include_in_schema=False)
-
-
 def register_editorial_routes(app: FastAPI) -> None:
     """Add the editorial and search pages (and their ``.json`` twins) to ``app``."""
-    _add_page(app, "/stories", "stories.html", "stories", lambda _r, store: stories_data(store), "The editor's desk: stories by state")
-    _add_page(app, "/stories/{story_id}", "story.html", "stories", lambda r, store: {**story_data(store, _story_id(r)), "error": None},
-              "One story: current version, versions, next steps")  # fmt: skip
-    _add_page(app, "/stories/{story_id}/edit", "story_edit.html", "stories", lambda r, store: edit_data(store, _story_id(r)),
-              "A story's Markdown, to edit")  # fmt: skip
-    _add_page(app, "/conversations/{conversation_id}/story", "conversation_story.html", "stories",
-              lambda r, store: conversation_story_data(store, r.path_params["conversation_id"]), "A conversation's stories; draft one")  # fmt: skip
-    _add_page(app, "/search", "search.html", "search",
-              lambda r, store: search_data(store, r.query_params.get("q", ""), parse_k(r.query_params.get("k"))), "Search the community's memory")  # fmt: skip
+    add_page(app, "/stories", "stories.html", "stories", read_fresh(lambda _r, store: stories_data(store)), "The editor's desk: stories by state")
+    add_page(
+        app, "/stories/{story_id}", "story.html", "stories", read_fresh(lambda r, store: {**story_data(store, _story_id(r)), "error": None}),
+        "One story: current version, versions, next steps",
+    )  # fmt: skip
+    add_page(
+        app, "/stories/{story_id}/edit", "story_edit.html", "stories", read_fresh(lambda r, store: edit_data(store, _story_id(r))),
+        "A story's Markdown, to edit",
+    )  # fmt: skip
+    add_page(
+        app, "/conversations/{conversation_id}/story", "conversation_story.html", "stories",
+        read_fresh(lambda r, store: conversation_story_data(store, r.path_params["conversation_id"])), "A conversation's stories; draft one",
+    )  # fmt: skip
+    add_page(
+        app, "/search", "search.html", "search",
+        read_fresh(lambda r, store: search_data(store, r.query_params.get("q", ""), parse_k(r.query_params.get("k")))), "Search the community's memory",
+    )  # fmt: skip
     _register_actions(app)
 
 
@@ -116,7 +102,7 @@ def _register_actions(app: FastAPI) -> None:
             reason = str(refused)
             if wants_json(request):
                 return JSONResponse({"error": reason}, status_code=400)
-            data = _read(request, lambda store: edit_data(store, story_id, markdown, reason))
+            data = read_fresh(lambda _r, store: edit_data(store, story_id, markdown, reason))(request)
             return render(request, "story_edit.html", data, status_code=400, page="stories")
         if wants_json(request):
             return JSONResponse(clean(result.to_dict()))
@@ -130,7 +116,7 @@ def _register_actions(app: FastAPI) -> None:
             return JSONResponse(_CSRF_REFUSED, status_code=403)
         story_id = _story_id(request)
         markdown = form.get("markdown", "").replace("\r\n", "\n")
-        data = _read(request, lambda store: preview_data(store, story_id, markdown))
+        data = read_fresh(lambda _r, store: preview_data(store, story_id, markdown))(request)
         return JSONResponse(data) if wants_json(request) else render(request, "_story_preview.html", data)
 
     @app.post("/stories/{story_id}/state", summary="Move a story to review, approval or back to draft", tags=["actions"])
@@ -154,7 +140,7 @@ def _register_actions(app: FastAPI) -> None:
             reason = str(refused)
             if wants_json(request):
                 return JSONResponse({"error": reason}, status_code=400)
-            data = _read(request, lambda store: {**story_data(store, story_id), "error": reason})
+            data = read_fresh(lambda _r, store: {**story_data(store, story_id), "error": reason})(request)
             return render(request, "story.html", data, status_code=400, page="stories")
         if wants_json(request):
             return JSONResponse(clean(record.to_dict()))

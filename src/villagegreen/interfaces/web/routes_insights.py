@@ -14,8 +14,9 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from villagegreen.interfaces.web.app import acting_user, clean, dashboard, render, wants_json
+from villagegreen.interfaces.web.app import acting_user, dashboard, wants_json
 from villagegreen.interfaces.web.forms import csrf_ok, read_form
+from villagegreen.interfaces.web.page_routes import add_page, cached_as
 from villagegreen.interfaces.web.pages_consent import change_consent, consent_data
 from villagegreen.interfaces.web.pages_expertise import expertise_data
 from villagegreen.interfaces.web.pages_roles import roles_data
@@ -29,44 +30,27 @@ def _query(request: Request, name: str) -> str:
     return request.query_params.get(name, "")[:MAX_QUERY_CHARS]
 
 
-def _add(app: FastAPI, path: str, template: str, page: str, build: Build, summary: str, description: str = "") -> None:
-    def handler(as_json: bool) -> Callable[[Request], Response]:
-        def respond(request: Request) -> Response:
-            data = clean(build(request))
-            return JSONResponse(data) if as_json else render(request, template, data, page=page)
-
-        return respond
-
-    app.add_api_route(f"{path}.json", handler(True), methods=["GET"], summary=f"{summary} (data)", description=description, tags=["pages"])
-    app.add_api_route(path, handler(False), methods=["GET"], summary=summary, include_in_schema=False)
-
-
-def _cached(request: Request, key: str, build: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    data: dict[str, Any] = dashboard(request).gate.cached(key, build)
-    return data
-
-
 def register_insight_routes(app: FastAPI) -> None:
     """Add the insight pages (and their ``.json`` twins) to ``app``."""
-    _add(
+    add_page(
         app, "/roles", "roles.html", "roles",
-        lambda r: _cached(r, "/roles", lambda store: roles_data(store, dashboard(r).config)),
+        cached_as(lambda r: "/roles", lambda r, store: roles_data(store, dashboard(r).config)),
         "Role profiles per period with their evidence; role flex", "Named people only within the consent policy of /people.",
     )  # fmt: skip
-    _add(
+    add_page(
         app, "/expertise", "expertise.html", "expertise",
-        lambda r: _cached(r, f"/expertise?q={_query(r, 'q')}", lambda store: expertise_data(store, _query(r, "q"))),
+        cached_as(lambda r: f"/expertise?q={_query(r, 'q')}", lambda r, store: expertise_data(store, _query(r, "q"))),
         "Who could answer a question; unanswered questions with suggestions; expert load",
         "Query parameter `q`: the question (up to 2,000 characters). Suggestions carry the past answers behind them.",
     )  # fmt: skip
-    _add(
+    add_page(
         app, "/topics", "topics.html", "topics",
-        lambda r: _cached(r, "/topics", lambda store: topics_data(store, dashboard(r).programme)),
+        cached_as(lambda r: "/topics", lambda r, store: topics_data(store, dashboard(r).programme)),
         "Emergent topics; goals, gaps and key-message uptake when a programme file is set",
     )  # fmt: skip
-    _add(
-        app, "/settings/consent", "consent.html", "settings",
-        lambda r: _cached(r, f"/settings/consent?find={_query(r, 'find')[:100]}", lambda store: consent_data(store, _query(r, "find"))),
+    add_page(
+        app, "/settings/consent", "consent.html", "settings/consent",
+        cached_as(lambda r: f"/settings/consent?find={_query(r, 'find')[:100]}", lambda r, store: consent_data(store, _query(r, "find"))),
         "The consent registry", "Query parameter `find`: people whose name or id matches, to pick one for the form.",
     )  # fmt: skip
 
