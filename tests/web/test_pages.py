@@ -116,6 +116,22 @@ def test_conversation_reply_tree(demo_db: Path) -> None:
     assert html.count('class="message indent-') == len(messages)
 
 
+def test_conversation_shows_its_acts_and_the_state_the_ripe_page_gives_it(demo_db: Path) -> None:
+    client = client_for(demo_db)
+    ripe = client.get("/threads/ripe.json").json()
+    state_of = {t["id"]: g["state"] for g in ripe["groups"] for t in g["threads"]}
+    conversation_id = next(iter(state_of))
+    data = client.get(f"/conversations/{conversation_id}.json").json()
+    assert data["lifecycle"]["state"] == state_of[conversation_id] and data["lifecycle"]["signals"]
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        acts = dict(con.execute(
+            "SELECT a.message_id, a.act FROM message_acts a JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = ?", [conversation_id]
+        ).fetchall())  # fmt: skip
+    assert acts and {m["id"]: m["act"]["act"] for m in data["messages"] if m["act"]} == acts
+    html = client.get(f"/conversations/{conversation_id}").text
+    assert html.count('class="badge act"') == len(acts) and f'href="/conversations/{conversation_id}/story"' in html
+
+
 def test_unknown_and_private_items_are_not_found(demo_db: Path, tmp_path: Path) -> None:
     client = client_for(demo_db)
     assert client.get("/conversations/nope.json").status_code == 404

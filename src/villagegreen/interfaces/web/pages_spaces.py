@@ -13,6 +13,8 @@ from typing import Any
 from villagegreen.analyses.framework import Window
 from villagegreen.analyses.health import Health
 from villagegreen.analyses.health_report import build_health_report
+from villagegreen.analyses.lifecycle import assess
+from villagegreen.analyses.lifecycle_threads import load_thread
 from villagegreen.analyses.results import latest_run, metric_values
 from villagegreen.errors import InputError
 from villagegreen.interfaces.web.figures import NotAnalysed, NotFound, figure, iso
@@ -115,16 +117,19 @@ def conversation_data(store: Store, conversation_id: str) -> dict[str, Any]:
     cid, title, started, space_id, space = found[0]
     rows = store.con.execute(
         """
-        SELECT m.id, m.reply_to_id, m.sent_at, m.kind, m.text, i.display_name, i.is_bot
-        FROM messages m LEFT JOIN identities i ON i.id = m.author_id
+        SELECT m.id, m.reply_to_id, m.sent_at, m.kind, m.text, i.display_name, i.is_bot, a.act, a.rule, a.evidence
+        FROM messages m LEFT JOIN identities i ON i.id = m.author_id LEFT JOIN message_acts a ON a.message_id = m.id
         WHERE m.conversation_id = ? ORDER BY m.sent_at, m.id
         """,
         [cid],
     ).fetchall()
     messages = [
-        {"id": mid, "reply_to_id": parent, "sent_at": iso(sent), "kind": kind, "text": text, "author": author or "(unknown)", "is_bot": bool(bot)}
-        for mid, parent, sent, kind, text, author, bot in rows
-    ]
+        {
+            "id": mid, "reply_to_id": parent, "sent_at": iso(sent), "kind": kind, "text": text, "author": author or "(unknown)", "is_bot": bool(bot),
+            "act": None if act is None else {"act": act, "rule": rule, "evidence": evidence},
+        }
+        for mid, parent, sent, kind, text, author, bot, act, rule, evidence in rows
+    ]  # fmt: skip
     return {
         "id": cid,
         "title": title or (messages[0]["text"][:80] if messages else "(untitled)"),
@@ -132,8 +137,25 @@ def conversation_data(store: Store, conversation_id: str) -> dict[str, Any]:
         "space_id": space_id,
         "space": space,
         "messages": reply_tree(messages),
-        "not_yet": ["dialogue acts", "lifecycle signals"],
+        "acts_labelled": any(m["act"] for m in messages),
+        "acts_command": f"villagegreen acts --db {store.path}",
+        "lifecycle": _lifecycle(store, cid),
     }
+
+
+def _lifecycle(store: Store, conversation_id: str) -> dict[str, Any] | None:
+    """The conversation's lifecycle state, action, reason and signals, as of the newest message in
+    the store (as `threads ripe` and the Ripe threads page); without embeddings, so no novelty or
+    drift. None when the conversation has no member messages."""
+    thread = load_thread(store, conversation_id)
+    if thread is None:
+        return None
+    ((newest,),) = store.con.execute("SELECT max(sent_at) FROM messages").fetchall()
+    found = assess(thread, newest)
+    return {
+        "as_of": iso(newest), "state": found.state, "label": found.state.replace("_", " "), "action": found.action, "reason": found.reason,
+        "signals": [{"name": s.name, "value": s.value, "explanation": s.explanation} for s in found.signals],
+    }  # fmt: skip
 
 
 def reply_tree(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
