@@ -13,9 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+import villagegreen.interfaces.cli.commands_users  # noqa: F401  (importing it registers `users`)
 from tests.web.conftest import client_for, writable_copy
 from villagegreen.errors import ConfigError, InputError
-from villagegreen.interfaces.cli.commands_users import app as cli_app  # importing it registers `users`
+from villagegreen.interfaces.cli.app import app as cli_app
 from villagegreen.interfaces.web import accounts
 from villagegreen.interfaces.web.security import check_bind, same_origin, users_in_store
 from villagegreen.store import Store

@@ -27,17 +27,6 @@ def demo_site(demo_db: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    opened.set_default_timeout(30_000)
-    try:
-        yield opened
-    finally:
-        context.close()
-
-
 def _tour(base: str) -> list[tuple[str, str]]:
     """Every page, with a real space and its busiest conversation."""
     space_id = httpx.get(f"{base}/spaces.json").json()["spaces"][0]["id"]

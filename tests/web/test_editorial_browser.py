@@ -4,7 +4,6 @@ memory. Screenshots (story page, editor, search) go to the folder test_browser.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,17 +13,6 @@ import pytest
 from tests.web.conftest import SCREENSHOTS, live_server, writable_copy
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    opened.set_default_timeout(30_000)
-    try:
-        yield opened
-    finally:
-        context.close()
 
 
 def test_ripe_conversation_to_approved_story_and_search(demo_db: Path, tmp_path: Path, page: Any) -> None:

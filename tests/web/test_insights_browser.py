@@ -7,7 +7,6 @@ screenshots go to the folder the other browser tests use (out/screenshots/).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,17 +23,6 @@ from villagegreen.store import Store
 pytestmark = pytest.mark.slow
 PAGES = {"roles": "/roles", "expertise": "/expertise", "topics": "/topics", "consent": "/settings/consent"}
 CHARTS = {"roles": 3, "topics": 1}
-
-
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    opened.set_default_timeout(30_000)
-    try:
-        yield opened
-    finally:
-        context.close()
 
 
 def _watch(page: Any) -> tuple[list[str], list[str]]:
