@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.analyses.test_topics_community import build_items
+from tests.cli_support import run_cli as run
 from tests.fakes import JsonListConnector
-from villagegreen.interfaces.cli import main
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
 
@@ -25,16 +25,6 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Store.open(folder / "store.duckdb") as store:
         import_path(store, folder / "c.jsonlist", connector_class=JsonListConnector)
     return folder / "store.duckdb"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.cli_support import run_cli as run
 from tests.store.test_people import GARDEN, build_garden
-from villagegreen.interfaces.cli import main
 from villagegreen.store import Store
 
 PEOPLE_COMMANDS = ("suggestions", "merge", "unmerge", "reject", "list", "log", "audit")
@@ -21,16 +21,6 @@ def db(tmp_path: Path) -> Path:
     with Store.open(path) as store:
         build_garden(store)
     return path
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> Any:

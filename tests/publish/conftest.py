@@ -78,16 +78,3 @@ def write_config(path: Path, *targets: dict[str, object]) -> Path:
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    """``villagegreen ARGV`` in-process: (exit code, stdout, stderr)."""
-    from villagegreen.interfaces.cli import main
-
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err

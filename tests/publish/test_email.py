@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from tests.cli_support import run_cli
 from villagegreen.store import Store
 
-from .conftest import Desk, run_cli, write_config
+from .conftest import Desk, write_config
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 

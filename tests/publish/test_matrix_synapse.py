@@ -14,10 +14,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from tests.cli_support import run_cli
 from tests.sync.synapse import Account, Poster, Synapse, synapse_python
 from villagegreen.store import Store
 
-from .conftest import TOKEN_ENV, Desk, run_cli, write_config
+from .conftest import TOKEN_ENV, Desk, write_config
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.cli_support import run_cli
 from villagegreen.publish.items import poll_item
 from villagegreen.publish.matrix_polls import count
 from villagegreen.publish.poll_results import read_results
@@ -19,7 +20,7 @@ from villagegreen.publish.service import publish
 from villagegreen.publish.targets import Target
 from villagegreen.store import Store
 
-from .conftest import TOKEN, TOKEN_ENV, Desk, run_cli, write_config
+from .conftest import TOKEN, TOKEN_ENV, Desk, write_config
 from .test_recorded_platforms import DISCOURSE, SLACK, Server, recorded
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "publish"

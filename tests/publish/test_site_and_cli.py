@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import run_cli
 from villagegreen.store import Store
 from villagegreen.store.audit import entries
 
-from .conftest import Desk, run_cli, write_config
+from .conftest import Desk, write_config
 
 
 class Links(HTMLParser):

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cli_support import run_cli as run
 from tests.sync.synapse import Poster, Synapse, synapse_python
-from villagegreen.interfaces.cli import main
 from villagegreen.store import Store
 from villagegreen.store import sync as sync_module
 from villagegreen.store.ingest import CRASH_AT_ENV, import_path
@@ -84,16 +84,6 @@ def write_config(tmp_path: Path, synapse: Synapse, room_id: str, extra: str = ""
         f'[[sources]]\nname = "garden"\nplatform = "matrix"\nhomeserver = "{synapse.url}"\ntoken_env = "{TOKEN_ENV}"\nrooms = ["{room_id}"]\n{extra}'
     )
     return path
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sync(capsys: pytest.CaptureFixture[str], db: Path, config: Path) -> dict[str, object]:

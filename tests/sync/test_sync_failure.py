@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cli_support import run_cli
 from villagegreen.config import SourceConfig
 from villagegreen.connectors.matrix.client import MatrixClient
 from villagegreen.errors import TransientError
-from villagegreen.interfaces.cli import main
 from villagegreen.store import Store
 from villagegreen.store.ingest import source_id_for
 from villagegreen.store.sync import sync_source
@@ -51,16 +51,6 @@ def test_a_failure_part_way_keeps_the_cursor_and_writes_nothing(store: Store, mo
         sync_source(store, source, client_factory=factory)
     assert store.con.execute("SELECT source_id, cursor FROM sync_state").fetchall() == [(source_id, "s1")]
     assert store.con.execute("SELECT count(*) FROM messages").fetchone() == (0,)
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_sync_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
