@@ -7,7 +7,8 @@ from typing import ClassVar
 
 from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.matrix.export import RoomReader
-from villagegreen.connectors.matrix.files import Collected, collect, locate
+from villagegreen.connectors.matrix.files import collect, locate
+from villagegreen.connectors.parsed_once import ParsedOnce
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.model import Identity, Record
 
@@ -22,8 +23,8 @@ class MatrixConnector(Connector):
     priority: ClassVar[int] = 30
 
     def __init__(self) -> None:
-        # source_key and read both need every file parsed; parse once per input.
-        self._loaded: tuple[str, Collected] | None = None
+        # source_key and read both need every file parsed: parse once per input.
+        self._inputs = ParsedOnce(collect)
 
     @classmethod
     def sniff(cls, tree: SourceTree) -> bool:
@@ -31,11 +32,10 @@ class MatrixConnector(Connector):
 
     def source_key(self, tree: SourceTree) -> str:
         """The room id when the input holds one room; else the server most room ids name."""
-        return self._collected(tree).source_key()
+        return self._inputs.get(tree).source_key()
 
     def read(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
-        collected = self._collected(tree)
-        self._loaded = None
+        collected = self._inputs.take(tree)
         yield from collected.skipped
         people: dict[str, Identity] = {}
         for room_id in sorted(collected.rooms):
@@ -43,10 +43,3 @@ class MatrixConnector(Connector):
             yield from RoomReader(self, context, collected.rooms[room_id], people).read()
         # Once each, after every room, so each account is one row.
         yield from people.values()
-
-    def _collected(self, tree: SourceTree) -> Collected:
-        if self._loaded is not None and self._loaded[0] == tree.location:
-            return self._loaded[1]
-        collected = collect(tree)
-        self._loaded = (tree.location, collected)
-        return collected

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from villagegreen.connectors.base import Connector, ReadContext
+from villagegreen.connectors.parsed_once import ParsedOnce
 from villagegreen.connectors.teams.export import TeamsReader
-from villagegreen.connectors.teams.files import Collected, collect, locate
+from villagegreen.connectors.teams.files import collect, locate
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.model import Record
 
@@ -23,7 +24,8 @@ class TeamsConnector(Connector):
     priority: ClassVar[int] = 30
 
     def __init__(self) -> None:
-        self._loaded: tuple[str, Collected] | None = None
+        # source_key and read both need every file parsed: parse once per input.
+        self._inputs = ParsedOnce(collect)
 
     @classmethod
     def sniff(cls, tree: SourceTree) -> bool:
@@ -31,16 +33,8 @@ class TeamsConnector(Connector):
 
     def source_key(self, tree: SourceTree) -> str:
         """The team id of the first channel message; the first chat's id for chats only."""
-        return self._collected(tree).source_key()
+        return self._inputs.get(tree).source_key()
 
     def read(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
-        collected = self._collected(tree)
-        self._loaded = None
+        collected = self._inputs.take(tree)
         return TeamsReader(self, context, collected).read()
-
-    def _collected(self, tree: SourceTree) -> Collected:
-        if self._loaded is not None and self._loaded[0] == tree.location:
-            return self._loaded[1]
-        collected = collect(tree)
-        self._loaded = (tree.location, collected)
-        return collected

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from villagegreen.connectors.base import Connector, ReadContext
+from villagegreen.connectors.parsed_once import ParsedOnce
 from villagegreen.connectors.telegram.export import ExportReader, candidates, export_files, load, locate
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
@@ -23,7 +24,7 @@ class TelegramConnector(Connector):
 
     def __init__(self) -> None:
         # source_key and read both need the parsed document; parse it once per input.
-        self._loaded: tuple[str, str, dict[str, Any]] | None = None
+        self._first = ParsedOnce(_first_document)
 
     @classmethod
     def sniff(cls, tree: SourceTree) -> bool:
@@ -31,7 +32,7 @@ class TelegramConnector(Connector):
 
     def source_key(self, tree: SourceTree) -> str:
         """The chat's id for a one-chat export; the exporting account's id for a full export."""
-        _name, document = self._document(tree)
+        _name, document = self._first.get(tree)
         if isinstance(document.get("messages"), list):
             return str(document.get("id") or FULL_EXPORT_KEY)
         me = document.get("personal_information")
@@ -43,24 +44,21 @@ class TelegramConnector(Connector):
 
     def _documents(self, tree: SourceTree) -> Iterator[tuple[str, dict[str, Any]]]:
         """Each export file's document, parsed as it is reached (only one is held at a time)."""
-        first, document = self._document(tree)
+        first, document = self._first.take(tree)
         yield first, document
-        self._loaded = None
         for name in export_files(tree):
             if name != first:
                 yield name, load(tree, name)
 
-    def _document(self, tree: SourceTree) -> tuple[str, dict[str, Any]]:
-        if self._loaded is not None and self._loaded[0] == tree.location:
-            return self._loaded[1], self._loaded[2]
-        name = locate(tree)
-        if name is None:
-            # Forced with --platform, or the head is unusual: read the likeliest file and let
-            # its shape decide, so the error names what is wrong with it.
-            found = candidates(tree)
-            if not found:
-                raise InputError(f"{tree.path}: no result.json found; export with Telegram Desktop (Export chat history, format JSON)")
-            name = found[0]
-        document = load(tree, name)
-        self._loaded = (tree.location, name, document)
-        return name, document
+
+def _first_document(tree: SourceTree) -> tuple[str, dict[str, Any]]:
+    """The name and parsed document of the export's main file (result.json)."""
+    name = locate(tree)
+    if name is None:
+        # Forced with --platform, or the head is unusual: read the likeliest file and let
+        # its shape decide, so the error names what is wrong with it.
+        found = candidates(tree)
+        if not found:
+            raise InputError(f"{tree.path}: no result.json found; export with Telegram Desktop (Export chat history, format JSON)")
+        name = found[0]
+    return name, load(tree, name)
