@@ -6,7 +6,7 @@ version to it; otherwise it starts a new story. Every state change is a new vers
 who made it, so the history is never overwritten.
 
 Approval checks consent at the moment of approval (consent may have changed since the draft):
-nobody in the conversation who now refuses ``quoting`` may be named or quoted in the body, and
+nobody in the story's conversation(s) who now refuses ``quoting`` may be named or quoted in the body, and
 the body must hold no e-mail address or phone number. The check reads the latest version, so
 an edited text is checked like a drafted one.
 
@@ -55,21 +55,34 @@ class StoryRecord:
 
 
 def save_story(store: Store, story: Story, *, actor: str | None = None, note: str | None = None) -> StoryRecord:
-    """A new version of the conversation's open story (draft or in review), or a new story."""
+    """A new version of the open story (draft or in review) of the same conversation(s), or a new story.
+
+    ``stories.conversation_id`` holds a story's primary conversation; a story of several keeps
+    the others in its body (``Story.conversations``), so the open story matched is the one whose
+    latest version names the same set.
+    """
     now = datetime.now(UTC)
     with store.transaction():
-        open_story = store.con.execute(
-            "SELECT id FROM stories WHERE conversation_id = ? AND state IN ('draft', 'in_review') ORDER BY id DESC LIMIT 1",
-            [story.conversation_id],
-        ).fetchall()
-        if open_story:
-            story_id = int(open_story[0][0])
+        open_story = _open_story(store, story)
+        if open_story is not None:
+            story_id = open_story
             store.con.execute("UPDATE stories SET title = ?, state = 'draft', updated_at = ? WHERE id = ?", [story.title, now, story_id])
         else:
             ((story_id,),) = store.con.execute("SELECT coalesce(max(id), 0) + 1 FROM stories").fetchall()
             store.con.execute("INSERT INTO stories VALUES (?, ?, ?, 'draft', ?, ?)", [story_id, story.conversation_id, story.title, now, now])
         _add_version(store, story_id, "draft", to_json(story), actor, note or "drafted", now)
     return get_record(store, story_id)
+
+
+def _open_story(store: Store, story: Story) -> int | None:
+    rows = store.con.execute(
+        "SELECT id FROM stories WHERE conversation_id = ? AND state IN ('draft', 'in_review') ORDER BY id DESC", [story.conversation_id]
+    ).fetchall()
+    wanted = set(story.conversation_ids())
+    for (story_id,) in rows:
+        if set(latest_story(store, int(story_id)).conversation_ids()) == wanted:
+            return int(story_id)
+    return None
 
 
 def _add_version(store: Store, story_id: int, state: str, body: str, actor: str | None, note: str | None, at: datetime) -> None:
@@ -111,7 +124,7 @@ def set_state(store: Store, story_id: int, state: str, *, actor: str | None = No
         if problems:
             raise InputError(
                 f"story {story_id} cannot be approved: {problems[0]}; edit it (`villagegreen stories edit {story_id}`) "
-                f"or re-draft it (`villagegreen story {story.conversation_id} --save`)"
+                f"or re-draft it (`villagegreen story {' '.join(story.conversation_ids())} --save`)"
             )
     now = datetime.now(UTC)
     with store.transaction():
@@ -130,7 +143,7 @@ def consent_problems(store: Store, story: Story) -> list[str]:
     refused = refused_people(store, "quoting")
     rows = store.con.execute(
         "SELECT DISTINCT i.person_id, coalesce(p.display_name, i.display_name), m.text FROM messages m JOIN identities i ON i.id = m.author_id "
-        "LEFT JOIN people p ON p.id = i.person_id WHERE m.conversation_id = ?", [story.conversation_id]).fetchall()  # fmt: skip
+        "LEFT JOIN people p ON p.id = i.person_id WHERE list_contains(?, m.conversation_id)", [list(story.conversation_ids())]).fetchall()  # fmt: skip
     for person, name, text in rows:
         if person not in refused:
             continue
@@ -155,11 +168,11 @@ class EditResult:
 
 
 def citable_messages(store: Store, story: Story) -> dict[str, str | None]:
-    """Member messages the story may cite (id -> permalink): those of its conversation and of any
-    other conversation it already cites."""
+    """Member messages the story may cite (id -> permalink): those of its conversation(s) and of
+    any other conversation it already cites."""
     cited = [c.message_id for s in story.statements() for c in s.citations]
     rows = store.con.execute("SELECT DISTINCT conversation_id FROM messages WHERE list_contains(?, id)", [cited]).fetchall()
-    conversations = dict.fromkeys([story.conversation_id, *sorted(str(row[0]) for row in rows)])
+    conversations = dict.fromkeys([*story.conversation_ids(), *sorted(str(row[0]) for row in rows)])
     citable: dict[str, str | None] = {}
     for conversation in conversations:
         thread = load_thread(store, conversation)

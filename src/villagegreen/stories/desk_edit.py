@@ -9,7 +9,8 @@ its shape:
   statement, and **every statement must cite** at least one message;
 - a citation is a message id in square brackets, ``[2e46225804248874cd528996]``, optionally
   followed by its link in parentheses (as rendered); it must be a member message of the story's
-  conversation(s) (the drafted one and any whose messages the story already cites). Links are
+  conversation(s) (every one a story of several was drafted from, and any whose messages the
+  story already cites). Links are
   recomputed from the store, so an edited link cannot point elsewhere;
 - ``## Contributors``: lines may be removed, not added or renamed (credit comes from the
   conversation, not the editor); without the section the credits stay as they were;
@@ -36,7 +37,7 @@ SECTIONS = {
     "contributors": "contributors",
 }
 _ITEM = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
-_META = re.compile(r"^\*[^*].*\*\s+·\s+conversation\s+`[^`]*`\s*$")
+_META = re.compile(r"^\*[^*].*\*\s+·\s+conversations?\s+`[^`]*`(?:,\s*`[^`]*`)*\s*$")
 _NOTE = re.compile(r"^\*([^*].*[^*]|[^*])\*\s*$")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?])")
 _UNNAMED = re.compile(r"^and (\d+) member\(s\) who asked not to be named$")

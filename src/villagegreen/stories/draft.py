@@ -37,21 +37,29 @@ def draft_story(store: Store, conversation: str) -> Story:
     return build_story(thread, refused_people(store, "quoting"))
 
 
-def refused_names(store: Store, conversation: str) -> set[str]:
-    """Display names of the conversation's members who refused ``quoting`` (for the llm writer's check)."""
-    thread = load_thread(store, conversation)
+def refused_names(store: Store, conversation: str, *others: str) -> set[str]:
+    """Display names of the conversations' members who refused ``quoting`` (for the llm writer's check)."""
     refused = refused_people(store, "quoting")
-    return {m.author for m in thread.messages if m.person_id in refused} if thread is not None else set()
+    names: set[str] = set()
+    for cid in (conversation, *others):
+        thread = load_thread(store, cid)
+        names |= {m.author for m in thread.messages if m.person_id in refused} if thread is not None else set()
+    return names
 
 
-class _Writer:
-    """Names, quotes and citations for one thread under one consent set."""
+class Writer:
+    """Names, quotes and citations for one thread under one consent set.
 
-    def __init__(self, thread: Thread, refused: set[str]) -> None:
+    ``hidden_names`` (default: the thread's own members who refused) are the display names
+    scrubbed from quotes; a story of several conversations passes those of all of them.
+    """
+
+    def __init__(self, thread: Thread, refused: set[str], hidden_names: Iterable[str] | None = None) -> None:
         self.thread = thread
         self.refused = refused
         self.by_id = thread.by_id()
-        hidden = sorted({m.author for m in thread.messages if m.person_id in refused and m.author}, key=len, reverse=True)
+        names = hidden_names if hidden_names is not None else (m.author for m in thread.messages if m.person_id in refused)
+        hidden = sorted({n for n in names if n}, key=len, reverse=True)
         self._hidden = re.compile("|".join(rf"(?<!\w)@?{re.escape(n)}(?!\w)" for n in hidden), re.IGNORECASE) if hidden else None
         self.topic = content_words(f"{thread.title} {prose(thread.opener.text)[:2000]}")
 
@@ -82,7 +90,7 @@ class _Writer:
 
 
 def build_story(thread: Thread, refused: set[str]) -> Story:
-    w = _Writer(thread, refused)
+    w = Writer(thread, refused)
     opener, messages = thread.opener, thread.messages
     title = w.scrub(thread.title) if thread.title and not w.hidden(opener) else f"A conversation in {thread.space_name}"
     people = {m.person_id for m in messages if m.person_id}
@@ -93,13 +101,13 @@ def build_story(thread: Thread, refused: set[str]) -> Story:
     )  # fmt: skip
     return Story(
         conversation_id=thread.id, title=clip(title), space=thread.space_name, context=context,
-        narrative=tuple(_narrative(w)), takeaways=tuple(_takeaways(w)), open_points=tuple(_open_points(w)),
-        contributors=_contributors(w), unnamed_contributors=len({p for p in people if p in refused}),
+        narrative=tuple(_narrative(w)), takeaways=tuple(_takeaways(w)), open_points=tuple(open_points(w)),
+        contributors=contributors(w), unnamed_contributors=len({p for p in people if p in refused}),
         notes=("Members who asked not to be quoted appear as 'a member', without their words.",) if people & refused else (),
     )  # fmt: skip
 
 
-def _verb(w: _Writer, m: ThreadMessage) -> str:
+def verb(w: Writer, m: ThreadMessage) -> str:
     parent = w.by_id.get(m.reply_to_id or "")
     target = f" {w.name(parent)}" if parent is not None and parent.person_id != m.person_id else ""
     by_asker = m.person_id is not None and m.person_id == w.thread.opener.person_id
@@ -115,22 +123,26 @@ def _verb(w: _Writer, m: ThreadMessage) -> str:
     }.get(m.act, "added")
 
 
-def _narrative(w: _Writer) -> list[Statement]:
-    replies = [m for m in w.thread.messages[1:] if m.act != "social"]
-    asker = w.thread.opener.person_id
-
-    def rank(m: ThreadMessage) -> tuple[int, int]:
-        if m.accepted:
-            return (-1, 0)
-        if m.act == "appreciation" and m.person_id != asker:
-            return (9, 0)  # thanks from bystanders tells the reader nothing
-        return (_PRIORITY.get(m.act, 6), -m.approvals)
-
-    chosen = sorted(sorted(replies, key=rank)[:MAX_NARRATIVE], key=lambda m: (m.sent_at, m.id))
-    return _merge_repeats(w.says(m, _verb(w, m)) for m in chosen)
+def narrative_rank(w: Writer, m: ThreadMessage) -> tuple[int, int]:
+    """Lower first: the accepted answer, then by act (``_PRIORITY``), then by approvals."""
+    if m.accepted:
+        return (-1, 0)
+    if m.act == "appreciation" and m.person_id != w.thread.opener.person_id:
+        return (9, 0)  # thanks from bystanders tells the reader nothing
+    return (_PRIORITY.get(m.act, 6), -m.approvals)
 
 
-def _merge_repeats(statements: Iterable[Statement]) -> list[Statement]:
+def ranked_replies(w: Writer) -> list[ThreadMessage]:
+    """The replies worth a narrative sentence, most important first."""
+    return sorted((m for m in w.thread.messages[1:] if m.act != "social"), key=lambda m: narrative_rank(w, m))
+
+
+def _narrative(w: Writer) -> list[Statement]:
+    chosen = sorted(ranked_replies(w)[:MAX_NARRATIVE], key=lambda m: (m.sent_at, m.id))
+    return merge_repeats(w.says(m, verb(w, m)) for m in chosen)
+
+
+def merge_repeats(statements: Iterable[Statement]) -> list[Statement]:
     """One statement for a sentence said twice (a pasted comment): cited to every copy."""
     out: list[Statement] = []
     for s in statements:
@@ -142,25 +154,32 @@ def _merge_repeats(statements: Iterable[Statement]) -> list[Statement]:
     return out
 
 
-def _takeaways(w: _Writer) -> list[Statement]:
+def takeaway_candidates(w: Writer) -> list[ThreadMessage]:
+    """Answers that can be a takeaway, best first (accepted, then by approvals, then earliest)."""
     answers = [m for m in w.thread.messages[1:] if m.accepted or m.act == "answer"]
     answers.sort(key=lambda m: (not m.accepted, -m.approvals, m.sent_at))
     # An answer with nothing stated ("Have you tried X?") gives no takeaway, unless accepted.
-    answers = [m for m in answers if m.accepted or w.hidden(m) or w.quote(m, statement=True) is not None]
-    out = []
-    for m in answers[:MAX_TAKEAWAYS]:
-        approvals = f"{m.approvals} approval{'s' if m.approvals != 1 else ''}"
-        label = "the accepted answer" if m.accepted else f"an answer with {approvals}" if m.approvals else "an answer"
-        quoted = w.quote(m, statement=True) or w.quote(m)
-        if quoted is None:
-            text = f"See {label} by {MEMBER} (not quoted at their request)." if w.hidden(m) else f"See {label} by {m.author} (no prose to quote)."
-        else:
-            text = f"“{quoted}” ({m.author}, {label})"
-        out.append(Statement(text, w.cite(m), None if w.hidden(m) else m.author, m.act))
-    return out
+    return [m for m in answers if m.accepted or w.hidden(m) or w.quote(m, statement=True) is not None]
 
 
-def _open_points(w: _Writer) -> list[Statement]:
+def takeaway(w: Writer, m: ThreadMessage, where: str = "") -> Statement:
+    """``where`` (e.g. ' in “Title”') says which conversation, in a story of several."""
+    approvals = f"{m.approvals} approval{'s' if m.approvals != 1 else ''}"
+    label = "the accepted answer" if m.accepted else f"an answer with {approvals}" if m.approvals else "an answer"
+    label += where
+    quoted = w.quote(m, statement=True) or w.quote(m)
+    if quoted is None:
+        text = f"See {label} by {MEMBER} (not quoted at their request)." if w.hidden(m) else f"See {label} by {m.author} (no prose to quote)."
+    else:
+        text = f"“{quoted}” ({m.author}, {label})"
+    return Statement(text, w.cite(m), None if w.hidden(m) else m.author, m.act)
+
+
+def _takeaways(w: Writer) -> list[Statement]:
+    return [takeaway(w, m) for m in takeaway_candidates(w)[:MAX_TAKEAWAYS]]
+
+
+def open_points(w: Writer) -> list[Statement]:
     messages = w.thread.messages
     answered_to = {m.reply_to_id for m in messages if m.reply_to_id}
     out: list[Statement] = []
@@ -171,20 +190,25 @@ def _open_points(w: _Writer) -> list[Statement]:
             out.append(w.says(m, "disagreed and nobody took it up"))
         elif m.act == "question" and m.id not in answered_to and not any(x.act == "answer" and x.person_id != m.person_id for x in later):
             out.append(w.says(m, "asked, still unanswered"))
-    out = _merge_repeats(out)
+    out = merge_repeats(out)
     opener = w.thread.opener
     if opener.act == "question" and not any(m.accepted for m in messages):
         out.append(Statement("The question has no accepted answer.", w.cite(opener)))
     return out
 
 
-def _contributors(w: _Writer) -> tuple[Contributor, ...]:
-    grouped: dict[str, list[ThreadMessage]] = {}
-    for m in w.thread.messages:
-        if m.person_id and not w.hidden(m):
-            grouped.setdefault(m.person_id, []).append(m)
-    ranked = sorted(grouped.values(), key=lambda ms: (-len(ms), ms[0].sent_at))
-    return tuple(Contributor(ms[0].author, len(ms), dict(Counter(m.act for m in ms)), w.cite(*ms[:3])) for ms in ranked)
+def contributors(*writers: Writer) -> tuple[Contributor, ...]:
+    """Everyone named, across the writers' threads: most messages first, up to three citations each."""
+    grouped: dict[str, list[tuple[ThreadMessage, Writer]]] = {}
+    for w in writers:
+        for m in w.thread.messages:
+            if m.person_id and not w.hidden(m):
+                grouped.setdefault(m.person_id, []).append((m, w))
+    groups = list(grouped.values())
+    if len(writers) > 1:  # across conversations, a person's messages in time order (one thread keeps its own order)
+        groups = [sorted(ms, key=lambda pair: (pair[0].sent_at, pair[0].id)) for ms in groups]
+    ranked = sorted(groups, key=lambda ms: (-len(ms), ms[0][0].sent_at))
+    return tuple(Contributor(ms[0][0].author, len(ms), dict(Counter(m.act for m, _ in ms)), tuple(c for m, w in ms[:3] for c in w.cite(m))) for ms in ranked)
 
 
 def story_summary(story: Story) -> str:

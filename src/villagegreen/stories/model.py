@@ -38,7 +38,22 @@ class Contributor:
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationRef:
+    """One conversation a story of several draws on, and why it was included."""
+
+    id: str
+    title: str
+    space: str
+    permalink: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Story:
+    """``conversation_id`` is the primary conversation (the one the desk files the story under);
+    ``conversations`` lists every conversation of a story of several (primary first), empty for
+    a story of one."""
+
     conversation_id: str
     title: str
     space: str
@@ -49,6 +64,11 @@ class Story:
     contributors: tuple[Contributor, ...]
     unnamed_contributors: int = 0
     notes: tuple[str, ...] = field(default=())
+    conversations: tuple[ConversationRef, ...] = field(default=())
+
+    def conversation_ids(self) -> tuple[str, ...]:
+        """Every conversation the story may cite, primary first."""
+        return tuple(dict.fromkeys([self.conversation_id, *(c.id for c in self.conversations)]))
 
     def statements(self) -> tuple[Statement, ...]:
         return (*self.context, *self.narrative, *self.takeaways, *self.open_points)
@@ -70,4 +90,5 @@ def story_from_dict(data: dict[str, Any]) -> Story:
         contributors=tuple(Contributor(c["name"], c["messages"], c["acts"], tuple(Citation(**x) for x in c["citations"]))
                            for c in data["contributors"]),
         unnamed_contributors=data.get("unnamed_contributors", 0), notes=tuple(data.get("notes", ())),
+        conversations=tuple(ConversationRef(**c) for c in data.get("conversations", ())),
     )  # fmt: skip

@@ -20,7 +20,8 @@ def _refs(citations: Iterable[Citation]) -> str:
 
 
 def to_markdown(story: Story) -> str:
-    lines = [f"# {story.title}", "", f"*{story.space}* · conversation `{story.conversation_id}`", ""]
+    ids = ", ".join(f"`{cid}`" for cid in story.conversation_ids())
+    lines = [f"# {story.title}", "", f"*{story.space}* · conversation{'s' if story.conversations else ''} {ids}", ""]
     for heading, attr in _SECTIONS:
         statements: tuple[Statement, ...] = getattr(story, attr)
         if statements:

@@ -17,6 +17,7 @@ from villagegreen.store import DEFAULT_DB_PATH, Store
 
 if TYPE_CHECKING:
     from villagegreen.analyses.lifecycle_report import RipenessReport
+    from villagegreen.stories.model import Story
 
 # Analyses and stories (numpy, the embedder) are imported inside each command: every CLI call
 # imports this module, and `villagegreen --help` should not pay for them.
@@ -81,9 +82,19 @@ def _print_ripeness(report: RipenessReport, limit: int) -> None:
 
 @app.command("story")
 def story_command(
-    conversation: Annotated[str, typer.Argument(help="The conversation id (from `threads ripe --json`).")],
+    conversations: Annotated[
+        list[str],
+        typer.Argument(help="One conversation id (from `threads ripe --json`), or several of one source for one story of them all.", metavar="CONVERSATION"),
+    ],
     db: DbOption = DEFAULT_DB_PATH,
     fmt: FormatOption = "md",
+    related: Annotated[
+        int | None,
+        typer.Option("--related", help="Add up to K (1-10) conversations of the first one's space found similar by the memory search.", metavar="K"),
+    ] = None,
+    include_private: Annotated[
+        bool, typer.Option("--include-private", help="Allow conversations of private spaces in a story of several (and in --related).")
+    ] = False,
     save: Annotated[bool, typer.Option("--save", help="Keep the draft on the editor's desk (a new version if one is open).")] = False,
     actor: Actor = None,
     writer: Annotated[
@@ -97,29 +108,33 @@ def story_command(
     writer_key_env: Annotated[str | None, typer.Option("--writer-key-env", help="NAME of the environment variable holding the API key.")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Draft the attributed story of a conversation, every statement cited to its messages.
+    """Draft the attributed story of a conversation (or of several), every statement cited to its messages.
 
+    Several ids (one source; the first is the primary) or --related K make one story that
+    follows time across them, saying why each was included.
     People who refused 'quoting' consent are neither named nor quoted. With --writer llm a
     language model rewrites the narrative; sentences whose citations do not check out are dropped,
     and the extractive draft is kept (with a warning) when the server fails.
     Example: villagegreen story 93f6d327f9eb047d8eb11a45 --db acme.duckdb --format html
     Example: villagegreen story 93f6d327f9eb047d8eb11a45 --db acme.duckdb --save
+    Example: villagegreen story 93f6d327f9eb047d8eb11a45 2e46225804248874cd528996 --db acme.duckdb
+    Example: villagegreen story 93f6d327f9eb047d8eb11a45 --related 2 --db acme.duckdb --save
     Example: villagegreen story 93f6d327f9eb047d8eb11a45 --writer llm --writer-url http://127.0.0.1:8080/v1 --writer-model gemma
     """
     _check_format(fmt)
     if writer not in ("extractive", "llm"):
         raise InputError(f"--writer {writer!r} is not one of extractive, llm")
-    from villagegreen.stories.draft import draft_story, refused_names
+    from villagegreen.stories.draft import refused_names
     from villagegreen.stories.render import render
 
     with Store.open(db) as store:
-        story = draft_story(store, conversation)
+        story = _draft(store, conversations, related, include_private)
         if writer == "llm":
             from villagegreen.config import load_config
             from villagegreen.stories.llm import load_settings, write_story
 
             settings = load_settings(load_config(config).path, base_url=writer_url, model=writer_model, api_key_env=writer_key_env)
-            result = write_story(story, settings, refused_names=refused_names(store, conversation))
+            result = write_story(story, settings, refused_names=refused_names(store, *story.conversation_ids()))
             if result.warning:
                 err_console.print(f"warning: {result.warning}", markup=False, soft_wrap=True)
             else:
@@ -132,6 +147,24 @@ def story_command(
             record = save_story(store, story, actor=actor)
             err_console.print(f"saved as story {record.id} ({record.state}, version {record.versions})")
     print(render(story, fmt), end="")
+
+
+def _draft(store: Store, conversations: list[str], related: int | None, include_private: bool) -> Story:
+    from villagegreen.stories.combined import draft_combined
+    from villagegreen.stories.draft import draft_story
+
+    reasons: dict[str, str] = {}
+    if related is not None:
+        from villagegreen.stories.related import related_conversations
+
+        found = [r for r in related_conversations(store, conversations[0], related, include_private=include_private) if r.conversation_id not in conversations]
+        if not found:
+            err_console.print("warning: no related conversation found; drafting without", soft_wrap=True)
+        reasons = {r.conversation_id: r.reason for r in found}
+    ids = list(dict.fromkeys([*conversations, *reasons]))
+    if len(ids) == 1:
+        return draft_story(store, ids[0])
+    return draft_combined(store, ids, reasons=reasons, include_private=include_private)
 
 
 def _check_format(fmt: str) -> None:
