@@ -10,7 +10,8 @@ its own process so that peak memory (RSS) is its own:
 (c) villagegreen: ``villagegreen import`` into a fresh store (raw layer, mapping, threading,
     canonical tables, one transaction).
 
-Reported: seconds, messages per second, peak RSS, and the ratios (c)/(a) and (b)/(a), all
+Reported: seconds, CPU seconds (user + system, all threads: steadier than wall time on a
+shared machine), messages per second, peak RSS, and the ratios (c)/(a) and (b)/(a), all
 measured in the same run. Timings depend on the machine and its load: compare ratios.
 """
 
@@ -47,20 +48,21 @@ PEAK = """
 import resource, subprocess, sys
 done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 sys.stderr.write(done.stderr)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 sys.exit(done.returncode)
 """
 
 
 def run(args: list[str]) -> dict[str, float]:
-    """Runs one step in its own process; its wall time and its own peak RSS."""
+    """Runs one step in its own process; its wall time, CPU time (all threads) and own peak RSS."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", PEAK, *args], capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"error: {' '.join(args[:3])} failed: {done.stderr.strip()[-500:]}")
-    peak_kib = int(done.stdout.strip().splitlines()[-1])
-    return {"seconds": round(seconds, 3), "peak_rss_mb": round(peak_kib / 1024, 1)}
+    peak_kib, cpu = done.stdout.strip().splitlines()[-1].split()
+    return {"seconds": round(seconds, 3), "cpu_seconds": round(float(cpu), 3), "peak_rss_mb": round(int(peak_kib) / 1024, 1)}
 
 
 def measure(size: int, work: Path) -> dict[str, object]:
@@ -78,6 +80,7 @@ def measure(size: int, work: Path) -> dict[str, object]:
         result[name] = {**step, "messages_per_s": round(size / step["seconds"], 1)}
     result["import_over_bare"] = round(imported["seconds"] / bare["seconds"], 2)
     result["duckdb_over_bare"] = round(duck["seconds"] / bare["seconds"], 2)
+    result["import_over_bare_cpu"] = round(imported["cpu_seconds"] / bare["cpu_seconds"], 2)
     return result
 
 

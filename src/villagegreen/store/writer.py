@@ -1,23 +1,38 @@
 """Batched, idempotent upserts of canonical records into the store.
 
-Records are buffered per table (deduplicated by id, last one wins), turned into an Arrow
-table and written with two set-based statements per batch: an anti-join insert of new ids and
-an update of rows whose content differs. Per-message Python work stays small, and the counts
-of new, updated and unchanged rows fall out of the same join. The caller owns the
-transaction, so an import is all or nothing.
+Records are buffered per table (deduplicated by id, last one wins). A full buffer becomes an
+Arrow table written to a Parquet staging file outside the store; :meth:`BatchWriter.flush`
+then merges each table's staged rows in with a few set-based statements: an anti-join insert
+of new ids and an update of rows whose content differs. Why staging rather than upserting each
+batch: every upsert joins against the whole target table (cost grows with the square of the
+import), and DuckDB keeps a transaction's uncommitted rows and index entries in memory, so
+one merge per table at the end is both linear and lighter. Nothing reaches the store's tables
+before ``flush``; the caller owns the transaction, so an import is still all or nothing.
+
+Staging files go in a folder ``villagegreen-staging-<pid>-*`` beside the store's file (on the
+same disk as the store, never a RAM-backed /tmp; the system's temporary folder for an in-memory
+store), about the size of the raw payloads and texts (600 MB for a million Slack messages),
+removed by ``flush`` or when the writer is dropped. A process killed mid-import leaves only
+that folder, which the next writer for a store in that place removes.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from villagegreen.model import Conversation, Event, Identity, Message, RawItem, Reaction, Space
 from villagegreen.store.report import ImportReport
@@ -27,6 +42,10 @@ RECORD_TYPES = (RawItem, Space, Identity, Conversation, Message, Reaction, Event
 # Columns that change on every import without the content changing; they are written for new
 # rows but never make a row count as "updated".
 VOLATILE_COLUMNS = {"raw_items": {"fetched_at"}}
+
+# Which staged batch a row came from: across batches, the row of the latest batch wins.
+BATCH_COLUMN = "vg_batch"
+STAGING_PREFIX = "villagegreen-staging-"
 
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 _ARROW_TYPES: dict[str, pa.DataType] = {
@@ -55,9 +74,7 @@ class TableSpec:
         return pa.schema([(c, _ARROW_TYPES.get(c, pa.string())) for c in self.columns])
 
 
-SPECS: dict[type, TableSpec] = {
-    cls: TableSpec(cls.TABLE, tuple(f.name for f in fields(cls))) for cls in RECORD_TYPES
-}
+SPECS: dict[type, TableSpec] = {cls: TableSpec(cls.TABLE, tuple(f.name for f in fields(cls))) for cls in RECORD_TYPES}
 
 
 _ROW_GETTERS = {cls: attrgetter(*spec.columns) for cls, spec in SPECS.items()}
@@ -78,8 +95,32 @@ def _json_default(value: object) -> str:
     raise TypeError(f"cannot store {type(value).__name__} in meta")
 
 
+def staging_parent(con: duckdb.DuckDBPyConnection) -> Path:
+    """Where staging folders go: beside the store's file, or the temporary folder for ``:memory:``."""
+    ((path,),) = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return Path(path).resolve().parent if path else Path(tempfile.gettempdir())
+
+
+def remove_stale_staging(folder: Path) -> None:
+    """Delete staging folders left in ``folder`` by writers whose process is gone (killed mid-import)."""
+    for path in folder.glob(f"{STAGING_PREFIX}*"):
+        pid = path.name.removeprefix(STAGING_PREFIX).partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to clean up after
+    return True
+
+
 class BatchWriter:
-    """Buffers records and upserts them in batches inside the caller's transaction."""
+    """Buffers records, stages full batches as Parquet and upserts everything on :meth:`flush`."""
 
     def __init__(
         self,
@@ -94,11 +135,14 @@ class BatchWriter:
         self.batch_rows = batch_rows
         self.on_progress = on_progress
         self._buffers: dict[type, dict[str, tuple[Any, ...]]] = {cls: {} for cls in RECORD_TYPES}
+        self._staged: dict[type, list[Path]] = {cls: [] for cls in RECORD_TYPES}
+        self._staged_rows: dict[type, int] = dict.fromkeys(RECORD_TYPES, 0)
+        self._staging: Path | None = None
         self._messages_buffered = 0
 
     def add(self, record: Any) -> None:
         # Hot path (once per record): one attrgetter call, no per-field Python work; meta is
-        # serialised column-wise at flush time.
+        # serialised column-wise when the batch is staged.
         cls = type(record)
         buffer = self._buffers[cls]
         if record.id in buffer:
@@ -107,55 +151,98 @@ class BatchWriter:
         if cls is Message:
             self._messages_buffered += 1
         if len(buffer) >= self.batch_rows:
-            self._flush(cls)
+            self._stage(cls)
+            if cls is Message:
+                self.on_progress(self._messages_buffered)
 
     def flush(self) -> None:
+        """Write everything added so far into the store's tables (inside the caller's transaction)."""
         for cls in RECORD_TYPES:
-            self._flush(cls)
+            if self._staged[cls]:
+                self._stage(cls)
+                self._merge_staged(cls)
+            elif self._buffers[cls]:
+                batch = self._arrow(cls)
+                self._buffers[cls].clear()
+                self.con.register("vg_batch_rows", batch)
+                try:
+                    self._upsert(cls, "vg_batch_rows", batch.num_rows)
+                finally:
+                    self.con.unregister("vg_batch_rows")
+        self.on_progress(self._messages_buffered)
+        self._remove_staging()
 
-    def _flush(self, cls: type) -> None:
-        buffer = self._buffers[cls]
-        if not buffer:
-            return
+    def _arrow(self, cls: type) -> pa.Table:
         spec = SPECS[cls]
-        columns: list[Any] = list(zip(*buffer.values(), strict=True))
+        columns: list[Any] = list(zip(*self._buffers[cls].values(), strict=True))
         schema = spec.schema()
         if "meta" in spec.columns:
             at = spec.columns.index("meta")
             columns[at] = [_meta_json(value) for value in columns[at]]
-        staging = pa.Table.from_arrays(
+        return pa.Table.from_arrays(
             [pa.array(values, type=schema.field(name).type) for name, values in zip(spec.columns, columns, strict=True)],
             schema=schema,
         )
-        buffer.clear()
-        self._upsert(spec, staging)
-        if cls is Message:
-            self.on_progress(self._messages_buffered)
 
-    def _upsert(self, spec: TableSpec, staging: pa.Table) -> None:
-        self.con.register("vg_staging", staging)
-        try:
-            table = spec.table
-            cols = ", ".join(f'"{c}"' for c in spec.columns)
+    def _stage(self, cls: type) -> None:
+        if not self._buffers[cls]:
+            return
+        batch = self._arrow(cls)
+        self._buffers[cls].clear()
+        number = len(self._staged[cls])
+        batch = batch.append_column(BATCH_COLUMN, pa.array([number] * batch.num_rows, type=pa.int32()))
+        path = self._staging_folder() / f"{SPECS[cls].table}-{number:06d}.parquet"
+        # Uncompressed: the file is read back once within seconds; compressing costs more than it saves.
+        pq.write_table(batch, path, compression="none")
+        self._staged[cls].append(path)
+        self._staged_rows[cls] += batch.num_rows
+
+    def _staging_folder(self) -> Path:
+        if self._staging is None:
+            parent = staging_parent(self.con)
+            remove_stale_staging(parent)
+            self._staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=parent))
+            # Removed on flush; this also removes it when an exception abandons the writer.
+            weakref.finalize(self, shutil.rmtree, self._staging, ignore_errors=True)
+        return self._staging
+
+    def _remove_staging(self) -> None:
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
+        for cls in RECORD_TYPES:
+            self._staged[cls].clear()
+            self._staged_rows[cls] = 0
+
+    def _merge_staged(self, cls: type) -> None:
+        files = ", ".join(f"'{path.as_posix()}'" for path in self._staged[cls])
+        source = f"read_parquet([{files}])"
+        rows = self._staged_rows[cls]
+        ((distinct,),) = self.con.execute(f"SELECT count(DISTINCT id) FROM {source}").fetchall()
+        if distinct < rows:
+            # The same id in several batches: the latest batch's row wins, as within a batch.
+            self.report.kind(SPECS[cls].table).duplicates += rows - distinct
+            source = f"(SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY id ORDER BY {BATCH_COLUMN} DESC) = 1)"
+        self._upsert(cls, source, distinct)
+
+    def _upsert(self, cls: type, source: str, rows: int) -> None:
+        """Insert the new ids of ``source`` (``rows`` distinct ids), then update rows that differ."""
+        spec = SPECS[cls]
+        table = spec.table
+        cols = ", ".join(f'"{c}"' for c in spec.columns)
+        # A new identity starts as its own person; merges later repoint person_id, and
+        # re-imports never overwrite that because person_id is not a record column.
+        extra_col, extra_val = (', "person_id"', ", s.id") if table == "identities" else ("", "")
+        ((new,),) = self.con.execute(
+            f'INSERT INTO "{table}" ({cols}{extra_col}) SELECT {_qualified("s", spec.columns)}{extra_val} FROM {source} s ANTI JOIN "{table}" t ON s.id = t.id'
+        ).fetchall()
+        updated = 0
+        if new < rows:
+            # Rows inserted just now compare equal, so only earlier imports' rows can differ.
             differs = f"({_qualified('s', spec.compared)}) IS DISTINCT FROM ({_qualified('t', spec.compared)})"
-            ((new, updated),) = self.con.execute(
-                f'SELECT count(*) FILTER (WHERE t.id IS NULL), count(*) FILTER (WHERE t.id IS NOT NULL AND {differs}) '
-                f'FROM vg_staging s LEFT JOIN "{table}" t ON s.id = t.id'
-            ).fetchall()
-            counts = self.report.kind(table)
-            counts.new += new
-            counts.updated += updated
-            counts.unchanged += staging.num_rows - new - updated
-            if updated:
-                assignments = ", ".join(f'"{c}" = s."{c}"' for c in spec.compared)
-                self.con.execute(f'UPDATE "{table}" t SET {assignments} FROM vg_staging s WHERE s.id = t.id AND {differs}')
-            if new:
-                # A new identity starts as its own person; merges later repoint person_id, and
-                # re-imports never overwrite that because person_id is not a record column.
-                extra_col, extra_val = (', "person_id"', ", s.id") if table == "identities" else ("", "")
-                self.con.execute(
-                    f'INSERT INTO "{table}" ({cols}{extra_col}) SELECT {_qualified("s", spec.columns)}{extra_val} '
-                    f'FROM vg_staging s ANTI JOIN "{table}" t ON s.id = t.id'
-                )
-        finally:
-            self.con.unregister("vg_staging")
+            assignments = ", ".join(f'"{c}" = s."{c}"' for c in spec.compared)
+            ((updated,),) = self.con.execute(f'UPDATE "{table}" t SET {assignments} FROM {source} s WHERE s.id = t.id AND {differs}').fetchall()
+        counts = self.report.kind(table)
+        counts.new += int(new)
+        counts.updated += int(updated)
+        counts.unchanged += rows - int(new) - int(updated)

@@ -31,10 +31,11 @@ from villagegreen.connectors.slack.mapping import (
     message_native_id,
     parse_ts,
 )
+from villagegreen.connectors.slack.raw_json import compact
 from villagegreen.connectors.slack.threading import thread_space
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import ItemError
-from villagegreen.model import Conversation, Record, Skipped
+from villagegreen.model import Conversation, RawItem, Record, Skipped
 
 PRIVATE_REASON = "private channel/DM skipped (use --include-private)"
 PRIVATE_DAY_REASON = "day file of a skipped private channel/DM, not read (use --include-private)"
@@ -120,8 +121,21 @@ class SlackExportConnector(Connector):
                 except ItemError as error:
                     yield Skipped("message", "ts is not a Slack timestamp", f"{export.tree.describe(name)} ({error})")
                     continue
-                yield self.raw(context, "message", native_id, entry)
+                yield self._raw_message(context, native_id, entry)
                 yield from self._map_entry(entry, native_id, sent_at, space, space_id, event_roots, event_conversations, people, context)
+
+    def _raw_message(self, context: ReadContext, native_id: str, entry: dict[str, Any]) -> RawItem:
+        # What Connector.raw makes, serialised by orjson: once per message, so it is hot.
+        return RawItem(
+            id=context.id("raw:message", native_id),
+            source_id=context.source_id,
+            connector=self.name,
+            connector_version=self.version,
+            kind="message",
+            native_id=native_id,
+            payload=compact(entry),
+            fetched_at=context.fetched_at,
+        )
 
     def _map_entry(
         self,

@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from villagegreen.connectors.slack.raw_json import parse
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, ItemError
 from villagegreen.model import JsonDict, SpaceKind
@@ -127,7 +128,7 @@ class SlackExport:
     def read_day(self, name: str) -> list[Any]:
         """The entries of one day file; a file that is not a JSON array is one skippable item."""
         try:
-            entries = json.loads(self.tree.read_bytes(name))
+            entries = parse(self.tree.read_bytes(name))
         except (ValueError, UnicodeDecodeError) as error:
             raise ItemError(f"not valid JSON ({error})") from error
         except RecursionError:
