@@ -9,12 +9,15 @@ the file alone.
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from villagegreen.errors import ConfigError
 from villagegreen.store.database import Store
 
 
@@ -54,21 +57,36 @@ class _ReadersWriterLock:
                 self._condition.notify_all()
 
 
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", re.IGNORECASE)
+
+
 class StoreGate:
     """Per-request access to the store at ``path``; raises the store's own errors (missing,
     busy, old schema) for the app to turn into a page.
 
     Page data is cached under the store's :meth:`fingerprint`: building the overview compiles
-    ibis expressions (about a second), and most page loads see an unchanged store.
+    ibis expressions (about a second), and most page loads see an unchanged store. Requests that
+    arrive together for the same uncached page wait for ONE build (single flight): on a store of
+    a million messages twenty clients each building the Ripe threads page at once took 19 GB
+    and timed out (benchmarks/dashboard_load.py).
+
+    DuckDB's memory limit for the dashboard's reads is :data:`MEMORY_LIMIT` (or
+    ``VILLAGEGREEN_DASHBOARD_MEMORY``, e.g. ``4GB``) instead of DuckDB's default of 80% of RAM,
+    so the dashboard cannot starve the machine it shares with imports.
     """
 
     CACHE_SIZE = 64
+    MEMORY_LIMIT = "2GB"
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = _ReadersWriterLock()
         self._cache: dict[tuple[str, tuple[int, ...]], Any] = {}
         self._cache_lock = threading.Lock()
+        self._building: dict[tuple[str, tuple[int, ...]], threading.Lock] = {}
+        self._memory_limit = os.environ.get("VILLAGEGREEN_DASHBOARD_MEMORY", self.MEMORY_LIMIT).strip()
+        if not _MEMORY_SIZE.fullmatch(self._memory_limit):
+            raise ConfigError(f"VILLAGEGREEN_DASHBOARD_MEMORY={self._memory_limit!r} is not a size; use e.g. 2GB or 512MB")
 
     def fingerprint(self) -> tuple[int, ...]:
         """Size and modification time of the store and its write-ahead log: any committed write
@@ -90,17 +108,29 @@ class StoreGate:
         with self._cache_lock:
             if entry in self._cache:
                 return self._cache[entry]
-        with self.reading() as store:
-            value = build(store)
-        with self._cache_lock:
-            if len(self._cache) >= self.CACHE_SIZE:
-                self._cache.clear()
-            self._cache[entry] = value
+            flight = self._building.setdefault(entry, threading.Lock())
+        with flight:
+            with self._cache_lock:
+                if entry in self._cache:  # built by the request we waited for
+                    return self._cache[entry]
+            try:
+                with self.reading() as store:
+                    value = build(store)
+            except BaseException:
+                with self._cache_lock:
+                    self._building.pop(entry, None)  # errors are not cached: the next request tries again
+                raise
+            with self._cache_lock:
+                if len(self._cache) >= self.CACHE_SIZE:
+                    self._cache.clear()
+                self._cache[entry] = value
+                self._building.pop(entry, None)
         return value
 
     @contextmanager
     def reading(self) -> Iterator[Store]:
         with self._lock.shared(), Store.open(self.path, read_only=True) as store:
+            store.con.execute(f"SET memory_limit = '{self._memory_limit}'")
             yield store
 
     @contextmanager
