@@ -15,8 +15,9 @@ import ibis
 
 from villagegreen.analyses.conversation_facts import conversation_facts
 from villagegreen.analyses.framework import Analysis, Finding, Grain, Inputs, Metric
-from villagegreen.analyses.health_findings import health_findings, reply_graph_rows
+from villagegreen.analyses.health_findings import health_findings
 from villagegreen.analyses.inputs import contributions, float_literal, long_rows, period_of, union_all, whole_seconds
+from villagegreen.analyses.reply_graph import reply_graph_rows
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir

@@ -1,4 +1,4 @@
-"""The parts of the health analysis that need Python: reply-graph measures and alerts.
+"""The part of the health analysis that needs Python: alerts (reply-graph measures: analyses/reply_graph.py).
 
 Alerts compare each space with its own recent past, never with other communities, and use the
 *median* of the previous periods as the baseline: one launch month or event burst barely moves a
@@ -11,10 +11,7 @@ from collections import defaultdict
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
 from villagegreen.analyses.framework import Finding, Inputs
-from villagegreen.analyses.inputs import contributions, period_of, with_parent_person
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -30,35 +27,6 @@ MIN_CONVERSATIONS = 5
 FRAGILE_SHARE = 0.70
 FRAGILE_MIN_PEOPLE = 20
 MAX_UNANSWERED_LISTED = 20
-
-
-def reply_graph_rows(inputs: Inputs) -> list[dict[str, Any]]:
-    """Reciprocity and degree centralisation of who-replies-to-whom, per scope and period."""
-    messages = with_parent_person(contributions(inputs))
-    replies = messages.filter(messages.person_id.notnull() & messages.parent_person.notnull() & (messages.person_id != messages.parent_person))
-    edges = replies.group_by(
-        period=period_of(replies.sent_at, inputs.window.grain), space_id=replies.space_id, source=replies.person_id, target=replies.parent_person
-    ).agg(n=replies.count())
-    graphs: dict[tuple[datetime | None, str, str], nx.DiGraph[str]] = defaultdict(nx.DiGraph)
-    for edge in edges.to_pyarrow().to_pylist():
-        for scope in (("space", edge["space_id"]), ("community", "community")):
-            graphs[(edge["period"], *scope)].add_edge(edge["source"], edge["target"])
-    rows: list[dict[str, Any]] = []
-    for (period, scope_kind, scope_id), graph in graphs.items():
-        base = {"period_start": period, "scope_kind": scope_kind, "scope_id": scope_id}
-        rows.append({**base, "metric": "reply_reciprocity", "value": float(nx.overall_reciprocity(graph))})
-        rows.append({**base, "metric": "reply_centralisation", "value": degree_centralisation(graph.to_undirected())})
-    return rows
-
-
-def degree_centralisation(graph: nx.Graph[str]) -> float:
-    """Freeman's degree centralisation: sum of (max degree - degree) over its maximum, (n-1)(n-2)."""
-    n = graph.number_of_nodes()
-    if n < 3:
-        return 0.0
-    degrees = [degree for _, degree in graph.degree()]
-    top = max(degrees)
-    return float(sum(top - degree for degree in degrees) / ((n - 1) * (n - 2)))
 
 
 def health_findings(analysis: Analysis, inputs: Inputs, rows: list[dict[str, Any]]) -> list[Finding]:
