@@ -7,6 +7,7 @@ analysis_results, topics), or read from the programme YAML, not copied from the 
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from collections import Counter
@@ -180,6 +181,22 @@ def test_unanswered_questions_and_load_are_recounted(insights_db: Path) -> None:
     (opened,) = _sql(insights_db, "SELECT max(sent_at) FROM messages WHERE conversation_id = ?", [data["unanswered"][0]["conversation_id"]])[0]
     if opened < newest - timedelta(days=90):
         assert all(p["open_questions_suggested"] == 0 and p["open_questions_routed"] == 0 for p in data["load"])
+
+
+def test_expert_load_table_shows_a_routed_question(insights_db: Path, tmp_path: Path) -> None:
+    """With someone carrying load, the page renders the load row (it used to fail on a missing key)."""
+    db = writable_copy(insights_db, tmp_path)
+    question = client_for(db).get("/expertise.json").json()["unanswered"][0]
+    ((person, name),) = _sql(db, "SELECT id, display_name FROM people ORDER BY id LIMIT 1")
+    with Store.open(db) as store:
+        store.con.execute("INSERT INTO routing_log VALUES (1, ?, 'routed by the test', ?, 1, 0.5, now(), 'test')", [question["conversation_id"], person])
+    client = client_for(db, SHOW_NAMES)
+    load = {p["person_id"]: p for p in client.get("/expertise.json").json()["load"]}
+    assert load[person]["open_questions_routed"] == 1 and "open_questions_suggested" in load[person] and load[person]["unavailable"] is None
+    page = client.get("/expertise")
+    assert page.status_code == 200
+    row = re.search(r'<table class="figures" id="expert-load">.*?</table>', page.text, re.S)
+    assert row is not None and html.escape(name) in row.group(0)
 
 
 def test_expertise_leaves_out_people_who_refused_routing(insights_db: Path, tmp_path: Path) -> None:

@@ -52,4 +52,8 @@ def serve_command(
     console.print(f"Village Green dashboard on http://{shown}:{port}/ (store {db}); press Ctrl+C to stop", markup=False)
     if token:
         console.print("An access token is required (VILLAGEGREEN_DASHBOARD_TOKEN).")
-    uvicorn.run(create_app(db, settings, token=token, programme=programme), host=host, port=port, log_level="warning", server_header=False)
+    # Keep idle connections for 30 s (uvicorn's default is 5): a browser or client that waited on a
+    # page being built for the first time would otherwise find its pooled connection closed.
+    uvicorn.run(
+        create_app(db, settings, token=token, programme=programme), host=host, port=port, log_level="warning", server_header=False, timeout_keep_alive=30
+    )

@@ -73,9 +73,14 @@ def _unanswered(router: Router) -> list[dict[str, Any]]:
 
 
 def _load(router: Router) -> list[dict[str, Any]]:
-    """The people carrying the most: recent answers and open questions they would be suggested for."""
+    """The people carrying the most: recent answers, routed open questions, open questions they
+    would be suggested for, and whether they can be asked now (away or at capacity)."""
     since = router.finder.now - timedelta(days=RECENT_DAYS)
     recent = Counter(a.person_id for a in router.finder.answers if a.sent_at >= since and a.person_id not in router.excluded)
-    routed = router.routed()
-    people = sorted(set(recent) | set(routed), key=lambda p: (-routed[p], -recent[p], p))[:LOAD_SHOWN]
-    return [{"person_id": p, "name": router.names.get(p, p), "answers_last_30_days": recent[p], "open_questions_routed": routed[p]} for p in people]
+    routed, suggested, unavailable = router.routed(), router.suggested(), router.unavailable()
+    people = sorted(set(recent) | set(routed) | set(suggested), key=lambda p: (-routed[p], -suggested[p], -recent[p], p))[:LOAD_SHOWN]
+    return [
+        {"person_id": p, "name": router.names.get(p, p), "answers_last_30_days": recent[p], "open_questions_routed": routed[p],
+         "open_questions_suggested": suggested[p], "unavailable": unavailable.get(p)}
+        for p in people
+    ]  # fmt: skip
