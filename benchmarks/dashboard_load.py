@@ -11,7 +11,8 @@ the data of the pages already fetched: ``{space_id}`` from the ``spaces`` list o
 parameter that no page lists is reported under ``unresolved`` and its page is skipped.
 
 Then ``--clients`` asynchronous clients (httpx.AsyncClient) cycle through every page and twin
-for ``--seconds``. Reported per page: requests, errors (a status other than 200, or a failed
+for ``--seconds``. Reported per page: requests, not_analysed (409: the page's analysis was not
+run on this store, its designed answer), errors (any other status than 200, or a failed
 request), p50/p95/p99/max latency in milliseconds, and the cold latency of the page's data
 (``.json``: its first, uncached build, in the discovery pass); overall requests/s, errors, the
 server's CPU milliseconds per request (its service cost, which queueing and the machine's load
@@ -197,12 +198,18 @@ async def load(base: str, targets: list[tuple[str, str]], clients: int, seconds:
     return samples
 
 
+NOT_ANALYSED = "409"
+
+
 def summarise(samples: dict[str, list[float | str]], cold: dict[str, float]) -> dict[str, dict[str, object]]:
     pages: dict[str, dict[str, object]] = {}
     for label, outcomes in sorted(samples.items()):
         good = [outcome for outcome in outcomes if isinstance(outcome, float)]
-        errors = Counter(outcome for outcome in outcomes if isinstance(outcome, str))
-        row: dict[str, object] = {"requests": len(outcomes), "errors": errors.total(), "cold_ms": cold.get(label)}
+        # 409 is the designed answer of a page whose analysis has not been run on this store
+        # ("not analysed", with the command): counted apart, not as an error.
+        not_analysed = sum(1 for outcome in outcomes if outcome == NOT_ANALYSED)
+        errors = Counter(outcome for outcome in outcomes if isinstance(outcome, str) and outcome != NOT_ANALYSED)
+        row: dict[str, object] = {"requests": len(outcomes), "errors": errors.total(), "not_analysed": not_analysed, "cold_ms": cold.get(label)}
         if errors:
             row["error_kinds"] = dict(errors)
         if good:
@@ -246,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         "requests": requests,
         "requests_per_s": round(requests / args.seconds, 1),
         "errors": sum(int(str(row["errors"])) for row in pages.values()),
+        "not_analysed": sum(int(str(row["not_analysed"])) for row in pages.values()),
         "server_peak_rss_mb": peak,
         # If the client's own cost per request nears the server's, the client is what limits the rate.
         "client_cpu_ms_per_request": round(client_cpu * 1000 / requests, 2) if requests else None,

@@ -352,3 +352,17 @@ def test_every_root_is_a_parentless_message_or_outside_the_file(links: list[int 
             seen.add(current)
             current = parents[current]  # type: ignore[assignment]
         assert current == root or current in seen
+
+
+def test_a_guild_id_that_is_not_utf8_is_read_by_the_full_parse_not_a_crash(tmp_path: Path) -> None:
+    """Found by the fuzzer: a byte that is not UTF-8 inside the guild id crashed source_key with a
+    UnicodeDecodeError; now the full parse decides (this file does not parse, so it names no guild)."""
+    source = next((Path(__file__).resolve().parents[1] / "data" / "discord" / "export").glob("Green Valley Gardeners - Community*.json"))
+    raw = source.read_bytes()
+    guild_id = json.loads(raw)["guild"]["id"].encode()
+    broken = tmp_path / "broken.json"
+    broken.write_bytes(raw.replace(b'"id": "' + guild_id + b'"', b'"id": "' + guild_id[:-3] + b"\xe9" + guild_id[-2:] + b'"', 1))
+    assert broken.read_bytes() != raw
+    with SourceTree(broken) as tree:
+        key = DiscordConnector().source_key(tree)
+    assert key == "discord-dm"

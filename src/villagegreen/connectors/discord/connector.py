@@ -46,11 +46,10 @@ class DiscordConnector(Connector):
             if not looks_like_dce(head):
                 continue
             guild, channel = _GUILD.search(head), _CHANNEL_TYPE.search(head)
-            if guild is None or channel is None:
-                guild_data, channel_data = _parsed(tree, name)
-            else:
-                guild_data = {"id": guild.group(1).decode(), "name": guild.group(2).decode(errors="replace")}
-                channel_data = {"type": channel.group(1).decode()}
+            found = _from_head(guild, channel)
+            # Not in the head, or not valid UTF-8 there (found by the fuzzer): the full parse reads
+            # the file, or says in one line what is wrong with it.
+            guild_data, channel_data = found if found is not None else _parsed(tree, name)
             if channel_data is not None and not m.is_private(guild_data, channel_data):
                 return str(guild_data["id"]) if guild_data else DM_SOURCE_KEY
         return DM_SOURCE_KEY
@@ -59,6 +58,16 @@ class DiscordConnector(Connector):
         if not _has_json(tree) and _has_csv(tree):
             return CsvExportReader(self, tree, context).read()
         return ExportReader(self, tree, context).read()
+
+
+def _from_head(guild: re.Match[bytes] | None, channel: re.Match[bytes] | None) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The guild and channel type matched in a file's head, or None when either is missing or not UTF-8."""
+    if guild is None or channel is None:
+        return None
+    try:
+        return {"id": guild.group(1).decode(), "name": guild.group(2).decode(errors="replace")}, {"type": channel.group(1).decode()}
+    except UnicodeDecodeError:
+        return None
 
 
 def _has_json(tree: SourceTree) -> bool:
