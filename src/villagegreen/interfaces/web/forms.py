@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 
 from villagegreen.interfaces.web import security
 from villagegreen.interfaces.web.app import dashboard
@@ -30,3 +31,8 @@ def csrf_ok(request: Request, form: dict[str, str]) -> bool:
     # The cookie must have come with the request: a token minted for a cookie set just now
     # (request.state) proves nothing.
     return dashboard(request).signer.valid(request.cookies.get(security.CSRF_COOKIE), token)
+
+
+def csrf_refused() -> JSONResponse:
+    """The answer to a state-changing request without a valid CSRF token."""
+    return JSONResponse({"error": "missing or invalid CSRF token; reload the page and try again"}, status_code=403)

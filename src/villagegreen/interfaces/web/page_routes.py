@@ -46,12 +46,13 @@ def cached_as(key: Callable[[Request], str], build: Builder) -> DataFor:
     return lambda request: dashboard(request).gate.cached(key(request), lambda store: clean(build(request, store)))
 
 
+def read_now(request: Request, build: Callable[[Store], dict[str, Any]]) -> dict[str, Any]:
+    """``build(store)`` on a store opened read-only for this request, never cached."""
+    with dashboard(request).gate.reading() as store:
+        data: dict[str, Any] = clean(build(store))
+        return data
+
+
 def read_fresh(build: Builder) -> DataFor:
     """Data read from the store on every request, never cached."""
-
-    def read(request: Request) -> dict[str, Any]:
-        with dashboard(request).gate.reading() as store:
-            data: dict[str, Any] = clean(build(request, store))
-            return data
-
-    return read
+    return lambda request: read_now(request, lambda store: build(request, store))

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from villagegreen.interfaces.web.app import dashboard, render, wants_json
-from villagegreen.interfaces.web.forms import csrf_ok, read_form
+from villagegreen.interfaces.web.forms import csrf_ok, csrf_refused, read_form
 from villagegreen.interfaces.web.page_routes import add_page, cached_by_path
 from villagegreen.interfaces.web.pages_overview import overview_data
 from villagegreen.interfaces.web.pages_people import decide_merge, people_data
@@ -70,7 +70,7 @@ def register_routes(app: FastAPI) -> None:
         JSON request with the decision, and a plain form post with a redirect to /people."""
         form = await read_form(request)
         if not csrf_ok(request, form):
-            return JSONResponse({"error": "missing or invalid CSRF token; reload the page and try again"}, status_code=403)
+            return csrf_refused()
         with dashboard(request).gate.writing() as store:
             decision = decide_merge(store, form.get("action", ""), form.get("identity_a", ""), form.get("identity_b", "")).to_dict()
         if request.headers.get("hx-request") == "true":

@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from villagegreen.errors import InputError
 from villagegreen.interfaces.web.app import acting_user, clean, dashboard, render, wants_json
 from villagegreen.interfaces.web.figures import NotFound
-from villagegreen.interfaces.web.forms import csrf_ok, read_form
-from villagegreen.interfaces.web.page_routes import add_page, read_fresh
+from villagegreen.interfaces.web.forms import csrf_ok, csrf_refused, read_form
+from villagegreen.interfaces.web.page_routes import add_page, read_fresh, read_now
 from villagegreen.interfaces.web.pages_search import parse_k, search_data
 from villagegreen.interfaces.web.pages_stories import (
     MAX_MARKDOWN_CHARS,
@@ -40,9 +40,6 @@ def _story_id(request: Request) -> int:
     if not raw.isdigit():
         raise NotFound(f"no story {raw!r}")
     return int(raw)
-
-
-_CSRF_REFUSED = {"error": "missing or invalid CSRF token; reload the page and try again"}
 
 
 def register_editorial_routes(app: FastAPI) -> None:
@@ -75,7 +72,7 @@ def _register_actions(app: FastAPI) -> None:
         from villagegreen.stories.draft import draft_story
 
         if not csrf_ok(request, await read_form(request, max_bytes=MAX_FORM_BYTES)):
-            return JSONResponse(_CSRF_REFUSED, status_code=403)
+            return csrf_refused()
         with dashboard(request).gate.writing() as store:
             conversation_story_data(store, conversation_id)  # private or unknown: not found
             record = save_story(store, draft_story(store, conversation_id), actor=acting_user(request), note="drafted from the dashboard")
@@ -91,7 +88,7 @@ def _register_actions(app: FastAPI) -> None:
 
         form = await read_form(request, max_bytes=MAX_FORM_BYTES)
         if not csrf_ok(request, form):
-            return JSONResponse(_CSRF_REFUSED, status_code=403)
+            return csrf_refused()
         story_id = _story_id(request)
         markdown = form.get("markdown", "").replace("\r\n", "\n")
         try:
@@ -102,7 +99,7 @@ def _register_actions(app: FastAPI) -> None:
             reason = str(refused)
             if wants_json(request):
                 return JSONResponse({"error": reason}, status_code=400)
-            data = read_fresh(lambda _r, store: edit_data(store, story_id, markdown, reason))(request)
+            data = read_now(request, lambda store: edit_data(store, story_id, markdown, reason))
             return render(request, "story_edit.html", data, status_code=400, page="stories")
         if wants_json(request):
             return JSONResponse(clean(result.to_dict()))
@@ -113,10 +110,10 @@ def _register_actions(app: FastAPI) -> None:
         """Form fields ``markdown`` and ``csrf_token``; answers the preview fragment (or JSON)."""
         form = await read_form(request, max_bytes=MAX_FORM_BYTES)
         if not csrf_ok(request, form):
-            return JSONResponse(_CSRF_REFUSED, status_code=403)
+            return csrf_refused()
         story_id = _story_id(request)
         markdown = form.get("markdown", "").replace("\r\n", "\n")
-        data = read_fresh(lambda _r, store: preview_data(store, story_id, markdown))(request)
+        data = read_now(request, lambda store: preview_data(store, story_id, markdown))
         return JSONResponse(data) if wants_json(request) else render(request, "_story_preview.html", data)
 
     @app.post("/stories/{story_id}/state", summary="Move a story to review, approval or back to draft", tags=["actions"])
@@ -127,7 +124,7 @@ def _register_actions(app: FastAPI) -> None:
 
         form = await read_form(request, max_bytes=MAX_FORM_BYTES)
         if not csrf_ok(request, form):
-            return JSONResponse(_CSRF_REFUSED, status_code=403)
+            return csrf_refused()
         story_id = _story_id(request)
         state = form.get("state", "")
         if state not in ("in_review", "approved", "draft"):
@@ -140,7 +137,7 @@ def _register_actions(app: FastAPI) -> None:
             reason = str(refused)
             if wants_json(request):
                 return JSONResponse({"error": reason}, status_code=400)
-            data = read_fresh(lambda _r, store: {**story_data(store, story_id), "error": reason})(request)
+            data = read_now(request, lambda store: {**story_data(store, story_id), "error": reason})
             return render(request, "story.html", data, status_code=400, page="stories")
         if wants_json(request):
             return JSONResponse(clean(record.to_dict()))

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from villagegreen.interfaces.web.app import acting_user, dashboard, wants_json
-from villagegreen.interfaces.web.forms import csrf_ok, read_form
+from villagegreen.interfaces.web.forms import csrf_ok, csrf_refused, read_form
 from villagegreen.interfaces.web.page_routes import add_page, cached_as
 from villagegreen.interfaces.web.pages_consent import change_consent, consent_data
 from villagegreen.interfaces.web.pages_expertise import expertise_data
@@ -62,7 +62,7 @@ def register_insight_routes(app: FastAPI) -> None:
 
         form = await read_form(request)
         if not csrf_ok(request, form):
-            return JSONResponse({"error": "missing or invalid CSRF token; reload the page and try again"}, status_code=403)
+            return csrf_refused()
         actor = acting_user(request)
         with dashboard(request).gate.writing() as store:
             change = change_consent(store, form, actor=actor)
