@@ -24,6 +24,11 @@ JsonDict = dict[str, Any]
 SpaceKind = Literal["channel", "category", "list", "site", "group", "dm", "group_dm", "forum"]
 
 
+# An id is the blake2b digest of "source_id<US>kind<US>native_id" (US: the ASCII unit separator).
+ID_SEPARATOR = "\x1f"
+ID_BYTES = 12
+
+
 @lru_cache(maxsize=1 << 16)
 def make_id(source_id: str, kind: str, native_id: str) -> str:
     """A stable 24-hex id for ``native_id`` of ``kind`` within ``source_id``.
@@ -31,7 +36,7 @@ def make_id(source_id: str, kind: str, native_id: str) -> str:
     blake2b is used because it is fast in CPython and collision-safe at this width for any
     realistic community (96 bits).
     """
-    digest = hashlib.blake2b(f"{source_id}\x1f{kind}\x1f{native_id}".encode(), digest_size=12)
+    digest = hashlib.blake2b(f"{source_id}{ID_SEPARATOR}{kind}{ID_SEPARATOR}{native_id}".encode(), digest_size=ID_BYTES)
     return digest.hexdigest()
 
 

@@ -58,6 +58,14 @@ class SourceTree:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
+    def reopen(self) -> None:
+        """Open the archive again, for a forked process: a zip's file offset is shared across a fork.
+
+        The members were checked when the tree was first opened; only the file handle is new.
+        """
+        if self._zip is not None:
+            self._zip = _open_zip(self.path)
+
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()

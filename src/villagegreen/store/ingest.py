@@ -9,18 +9,20 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from villagegreen.connectors.base import Connector, ReadContext
+from villagegreen.connectors.base import Connector, PartedRead, ReadContext
 from villagegreen.connectors.registry import detect, get_connector
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, StoreError
 from villagegreen.model import Skipped, make_id
 from villagegreen.store.database import Store
 from villagegreen.store.erasure import apply_block_list
+from villagegreen.store.parallel_read import MIN_PARTS, can_fork, default_workers, read_parts
 from villagegreen.store.report import ImportReport
 from villagegreen.store.writer import BatchWriter
 
@@ -57,54 +59,66 @@ def import_path(
     on_progress: Callable[[int], None] = lambda _messages: None,
     on_file: Callable[[str], None] = lambda _name: None,
     batch_rows: int = 50_000,
+    workers: int | None = None,
 ) -> ImportReport:
     """Import ``path`` (folder, zip or file) into ``store``; all or nothing.
 
     Re-importing the same input adds no rows; an overlapping later export of the same source
     adds what is new and updates what changed. Any fatal error rolls the whole import back.
     ``connector_class`` lets library users pass a connector that is not registered.
+    ``workers``: processes that read an input's parts (channels) at once, where the connector
+    can split it (see :mod:`.parallel_read`); None: as many as CPUs; 1: all in this process.
+    The store ends up the same either way.
     """
+    options = _ReadOptions(include_private, source_name, on_progress, on_file, batch_rows, default_workers() if workers is None else workers)
     try:
-        return _import(store, path, platform, connector_class, include_private, source_name, on_progress, on_file, batch_rows)
+        return _import(store, path, platform, connector_class, options)
     except RecursionError:
         # Python's json (and other recursive parsers) raise this, not ValueError, on data nested
         # thousands deep; the transaction has already rolled back.
         raise InputError(f"{path}: data nested too deeply to read (corrupt or hostile input); re-export it") from None
 
 
-def _import(
-    store: Store,
-    path: Path,
-    platform: str | None,
-    connector_class: type[Connector] | None,
-    include_private: bool,
-    source_name: str | None,
-    on_progress: Callable[[int], None],
-    on_file: Callable[[str], None],
-    batch_rows: int,
-) -> ImportReport:
+@dataclass(frozen=True, slots=True)
+class _ReadOptions:
+    include_private: bool
+    source_name: str | None
+    on_progress: Callable[[int], None]
+    on_file: Callable[[str], None]
+    batch_rows: int
+    workers: int
+
+
+def _import(store: Store, path: Path, platform: str | None, connector_class: type[Connector] | None, options: _ReadOptions) -> ImportReport:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     with SourceTree(path) as tree:
         connector_cls = connector_class or (get_connector(platform) if platform else detect(tree))
         connector = connector_cls()
-        key = source_name or connector.source_key(tree)
+        key = options.source_name or connector.source_key(tree)
         source_id = source_id_for(connector_cls.name, key)
         report = ImportReport(source_id=source_id, source_name=key, connector=connector_cls.name, location=tree.location)
-        context = ReadContext(source_id=source_id, source_name=key, include_private=include_private, fetched_at=started_at, on_file=on_file)
+        context = ReadContext(source_id=source_id, source_name=key, include_private=options.include_private, fetched_at=started_at, on_file=options.on_file)
 
         def progress(messages: int) -> None:
-            on_progress(messages)
+            options.on_progress(messages)
             _crash_point("batch")
+
+        def skip(record: Skipped) -> None:
+            report.skip(record.kind, record.reason, record.where)
 
         try:
             with _lean_runtime(store.con), store.transaction():
-                writer = BatchWriter(store.con, report, batch_rows=batch_rows, on_progress=progress)
-                for record in connector.read(tree, context):
-                    if isinstance(record, Skipped):
-                        report.skip(record.kind, record.reason, record.where)
-                    else:
-                        writer.add(record)
+                writer = BatchWriter(store.con, report, batch_rows=options.batch_rows, on_progress=progress)
+                parted = _parted(connector, tree, context, options.workers)
+                if parted is not None:
+                    read_parts(parted, tree, writer, workers=min(options.workers, len(parted.labels)), on_skipped=skip, on_part=options.on_file)
+                else:
+                    for record in connector.read(tree, context):
+                        if isinstance(record, Skipped):
+                            skip(record)
+                        else:
+                            writer.add(record)
                 writer.flush()
                 finalise_source(store.con, report, started_at)
                 # People erased with `people forget` stay erased when their export is re-imported.
@@ -118,6 +132,16 @@ def _import(
             first_line = (str(error).splitlines() or [type(error).__name__])[0]
             raise StoreError(f"{store.path}: writing the import failed ({first_line}); the store is unchanged") from error
     return report
+
+
+def _parted(connector: Connector, tree: SourceTree, context: ReadContext, workers: int) -> PartedRead | None:
+    """The connector's parts when reading them in worker processes is possible and worth it, else None."""
+    if workers < 2 or not can_fork():
+        return None
+    # Workers must not call the CLI's per-file progress (it would print from several processes);
+    # the main process reports each part as it is adopted instead.
+    parted = connector.read_parts(tree, replace(context, on_file=lambda _name: None))
+    return parted if parted is not None and len(parted.labels) >= MIN_PARTS else None
 
 
 @contextmanager

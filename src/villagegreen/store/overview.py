@@ -86,8 +86,15 @@ def space_stats(store: Store, *, include_private: bool = False) -> list[SpaceSta
     ).fetchall()
     return [
         SpaceStats(
-            source=source, space=space, private=private, messages=n, people=people, conversations=conversations,
-            first_message_at=first, last_message_at=last, reply_share=float(share),
+            source=source,
+            space=space,
+            private=private,
+            messages=n,
+            people=people,
+            conversations=conversations,
+            first_message_at=first,
+            last_message_at=last,
+            reply_share=float(share),
         )
         for source, space, private, n, people, conversations, first, last, share in rows
     ]

@@ -65,8 +65,7 @@ class ImportReport:
             "seconds": round(self.seconds, 3),
             "messages_per_second": round(self.rate, 1),
             "counts": {
-                table: {"new": c.new, "updated": c.updated, "unchanged": c.unchanged, "duplicates": c.duplicates}
-                for table, c in sorted(self.counts.items())
+                table: {"new": c.new, "updated": c.updated, "unchanged": c.unchanged, "duplicates": c.duplicates} for table, c in sorted(self.counts.items())
             },
             "skipped": [
                 {"kind": kind, "reason": reason, "count": count, "example": self.skipped_examples.get((kind, reason), "")}

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
@@ -43,8 +43,6 @@ RECORD_TYPES = (RawItem, Space, Identity, Conversation, Message, Reaction, Event
 # rows but never make a row count as "updated".
 VOLATILE_COLUMNS = {"raw_items": {"fetched_at"}}
 
-# Which staged batch a row came from: across batches, the row of the latest batch wins.
-BATCH_COLUMN = "vg_batch"
 STAGING_PREFIX = "villagegreen-staging-"
 
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -86,6 +84,8 @@ def _qualified(alias: str, columns: tuple[str, ...]) -> str:
 
 def _meta_json(value: dict[str, Any]) -> str | None:
     # sort_keys so that the same content always serialises identically and compares unchanged.
+    # (orjson was tried: its float and NaN text differ from json's, and checking its output
+    # for them cost as much as json itself.)
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_json_default) if value else None
 
 
@@ -119,8 +119,84 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class Stager:
+    """Buffers records per table and writes each full buffer as a Parquet file in a staging folder.
+
+    Needs no store, so worker processes that read parts of an input (see
+    :mod:`villagegreen.store.parallel_read`) stage with it too. Within a buffer the last record
+    of an id wins; ``on_duplicate`` hears of each one replaced.
+    """
+
+    def __init__(self, folder: Callable[[], Path], *, name: str, batch_rows: int, on_duplicate: Callable[[str], None]) -> None:
+        self._folder = folder
+        self._name = name
+        self.batch_rows = batch_rows
+        self._on_duplicate = on_duplicate
+        self._buffers: dict[type, dict[str, tuple[Any, ...]]] = {cls: {} for cls in RECORD_TYPES}
+        self._files = 0
+        self.staged: list[tuple[type, Path, int]] = []  # (record class, file, rows) in staging order
+        self.messages = 0
+
+    def add(self, record: Any) -> bool:
+        """Buffer ``record``; True when this staged a full batch of messages (a moment for progress)."""
+        # Hot path (once per record): one attrgetter call, no per-field Python work; meta is
+        # serialised column-wise when the batch is staged.
+        cls = type(record)
+        buffer = self._buffers[cls]
+        if record.id in buffer:
+            self._on_duplicate(SPECS[cls].table)
+        buffer[record.id] = _ROW_GETTERS[cls](record)
+        if cls is Message:
+            self.messages += 1
+        if len(buffer) >= self.batch_rows:
+            self.stage(cls)
+            return cls is Message
+        return False
+
+    def buffered(self, cls: type) -> bool:
+        return bool(self._buffers[cls])
+
+    def take(self, cls: type) -> pa.Table:
+        """The buffered rows of ``cls`` as an Arrow table; the buffer is emptied."""
+        batch = _arrow(SPECS[cls], self._buffers[cls].values())
+        self._buffers[cls].clear()
+        return batch
+
+    def stage(self, cls: type) -> None:
+        if not self._buffers[cls]:
+            return
+        batch = self.take(cls)
+        path = self._folder() / f"{SPECS[cls].table}-{self._name}-{self._files:06d}.parquet"
+        self._files += 1
+        # Uncompressed: the file is read back once within seconds; compressing costs more than it saves.
+        pq.write_table(batch, path, compression="none")
+        self.staged.append((cls, path, batch.num_rows))
+
+    def stage_all(self) -> None:
+        for cls in RECORD_TYPES:
+            self.stage(cls)
+
+
+def _arrow(spec: TableSpec, rows: Iterable[tuple[Any, ...]]) -> pa.Table:
+    columns: list[Any] = list(zip(*rows, strict=True))
+    schema = spec.schema()
+    if not columns:
+        return schema.empty_table()
+    if "meta" in spec.columns:
+        at = spec.columns.index("meta")
+        columns[at] = [_meta_json(value) for value in columns[at]]
+    return pa.Table.from_arrays(
+        [pa.array(values, type=schema.field(name).type) for name, values in zip(spec.columns, columns, strict=True)],
+        schema=schema,
+    )
+
+
 class BatchWriter:
-    """Buffers records, stages full batches as Parquet and upserts everything on :meth:`flush`."""
+    """Buffers records, stages full batches as Parquet and upserts everything on :meth:`flush`.
+
+    Staged files are numbered in the order they are adopted (the writer's own as they fill,
+    a worker's with :meth:`adopt`); across files the row of the latest file wins.
+    """
 
     def __init__(
         self,
@@ -132,72 +208,86 @@ class BatchWriter:
     ) -> None:
         self.con = con
         self.report = report
-        self.batch_rows = batch_rows
         self.on_progress = on_progress
-        self._buffers: dict[type, dict[str, tuple[Any, ...]]] = {cls: {} for cls in RECORD_TYPES}
+        # No reference back to the writer from its stager: a cycle would keep an abandoned writer
+        # (an import that failed) alive until a garbage collection, and its staging folder with it.
+        this = weakref.ref(self)
+
+        def folder() -> Path:
+            writer = this()
+            assert writer is not None, "a stager outlived its writer"
+            return writer.staging_folder()
+
+        def count_duplicate(table: str) -> None:
+            report.kind(table).duplicates += 1
+
+        self._stager = Stager(folder, name="main", batch_rows=batch_rows, on_duplicate=count_duplicate)
         self._staged: dict[type, list[Path]] = {cls: [] for cls in RECORD_TYPES}
         self._staged_rows: dict[type, int] = dict.fromkeys(RECORD_TYPES, 0)
         self._staging: Path | None = None
-        self._messages_buffered = 0
+        self._sequence = 0
+        self._adopted_messages = 0
+
+    @property
+    def batch_rows(self) -> int:
+        return self._stager.batch_rows
+
+    @property
+    def messages(self) -> int:
+        """Messages added or adopted so far."""
+        return self._stager.messages + self._adopted_messages
 
     def add(self, record: Any) -> None:
-        # Hot path (once per record): one attrgetter call, no per-field Python work; meta is
-        # serialised column-wise when the batch is staged.
-        cls = type(record)
-        buffer = self._buffers[cls]
-        if record.id in buffer:
-            self.report.kind(SPECS[cls].table).duplicates += 1
-        buffer[record.id] = _ROW_GETTERS[cls](record)
-        if cls is Message:
-            self._messages_buffered += 1
-        if len(buffer) >= self.batch_rows:
-            self._stage(cls)
-            if cls is Message:
-                self.on_progress(self._messages_buffered)
+        if self._stager.add(record):
+            self._adopt_own()
+            self.on_progress(self.messages)
+
+    def adopt(self, staged: Iterable[tuple[type, Path, int]], *, messages: int, duplicates: Mapping[str, int]) -> None:
+        """Take over files another :class:`Stager` wrote into :meth:`staging_folder`, as if added now.
+
+        What this writer buffered before is staged first, so that the adopted rows come after it.
+        """
+        self._stager.stage_all()
+        self._adopt_own()
+        for cls, path, rows in staged:
+            self._number(cls, path, rows)
+        for table, count in duplicates.items():
+            self.report.kind(table).duplicates += count
+        self._adopted_messages += messages
+        self.on_progress(self.messages)
 
     def flush(self) -> None:
         """Write everything added so far into the store's tables (inside the caller's transaction)."""
         for cls in RECORD_TYPES:
             if self._staged[cls]:
-                self._stage(cls)
+                self._stager.stage(cls)
+                self._adopt_own()
                 self._merge_staged(cls)
-            elif self._buffers[cls]:
-                batch = self._arrow(cls)
-                self._buffers[cls].clear()
+            elif self._stager.buffered(cls):
+                batch = self._stager.take(cls)
                 self.con.register("vg_batch_rows", batch)
                 try:
                     self._upsert(cls, "vg_batch_rows", batch.num_rows)
                 finally:
                     self.con.unregister("vg_batch_rows")
-        self.on_progress(self._messages_buffered)
+        self.on_progress(self.messages)
         self._remove_staging()
 
-    def _arrow(self, cls: type) -> pa.Table:
-        spec = SPECS[cls]
-        columns: list[Any] = list(zip(*self._buffers[cls].values(), strict=True))
-        schema = spec.schema()
-        if "meta" in spec.columns:
-            at = spec.columns.index("meta")
-            columns[at] = [_meta_json(value) for value in columns[at]]
-        return pa.Table.from_arrays(
-            [pa.array(values, type=schema.field(name).type) for name, values in zip(spec.columns, columns, strict=True)],
-            schema=schema,
-        )
+    def _adopt_own(self) -> None:
+        for cls, path, rows in self._stager.staged:
+            self._number(cls, path, rows)
+        self._stager.staged.clear()
 
-    def _stage(self, cls: type) -> None:
-        if not self._buffers[cls]:
-            return
-        batch = self._arrow(cls)
-        self._buffers[cls].clear()
-        number = len(self._staged[cls])
-        batch = batch.append_column(BATCH_COLUMN, pa.array([number] * batch.num_rows, type=pa.int32()))
-        path = self._staging_folder() / f"{SPECS[cls].table}-{number:06d}.parquet"
-        # Uncompressed: the file is read back once within seconds; compressing costs more than it saves.
-        pq.write_table(batch, path, compression="none")
-        self._staged[cls].append(path)
-        self._staged_rows[cls] += batch.num_rows
+    def _number(self, cls: type, path: Path, rows: int) -> None:
+        # The number in the name orders the files for "latest wins" (see _merge_staged).
+        numbered = path.with_name(f"{SPECS[cls].table}-{self._sequence:09d}.parquet")
+        self._sequence += 1
+        path.rename(numbered)
+        self._staged[cls].append(numbered)
+        self._staged_rows[cls] += rows
 
-    def _staging_folder(self) -> Path:
+    def staging_folder(self) -> Path:
+        """The folder staged files go in (created on first use, beside the store)."""
         if self._staging is None:
             parent = staging_parent(self.con)
             remove_stale_staging(parent)
@@ -220,9 +310,9 @@ class BatchWriter:
         rows = self._staged_rows[cls]
         ((distinct,),) = self.con.execute(f"SELECT count(DISTINCT id) FROM {source}").fetchall()
         if distinct < rows:
-            # The same id in several batches: the latest batch's row wins, as within a batch.
+            # The same id in several files: the latest file's row wins, as within a batch.
             self.report.kind(SPECS[cls].table).duplicates += rows - distinct
-            source = f"(SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY id ORDER BY {BATCH_COLUMN} DESC) = 1)"
+            source = f"(SELECT * FROM read_parquet([{files}], filename = true) QUALIFY row_number() OVER (PARTITION BY id ORDER BY filename DESC) = 1)"
         self._upsert(cls, source, distinct)
 
     def _upsert(self, cls: type, source: str, rows: int) -> None:

@@ -84,11 +84,15 @@ def _prepare(lines: Sequence[ChatLine]) -> list[_Cues]:
     tfidf = cues.TfIdf(documents)
     start = lines[0].time if lines else None
     prepared = []
+    names: dict[str, str] = {}  # few authors write many lines
     for line, document in zip(lines, documents, strict=True):
         minutes = (line.time - start).total_seconds() / 60 if start is not None else 0.0
+        name = names.get(line.author)
+        if name is None:
+            name = names[line.author] = cues.normal_name(line.author)
         prepared.append(
             _Cues(
-                name=cues.normal_name(line.author),
+                name=name,
                 addressee=cues.addressee(line.text),
                 mentions=cues.name_tokens(line.text),
                 vector=tfidf.vector(document),

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from villagegreen.connectors.base import Connector, ReadContext
+from villagegreen.connectors.base import Connector, PartedRead, ReadContext, read_in_order
 from villagegreen.connectors.slack import flat_json
-from villagegreen.connectors.slack.directory import Directory, majority_team
+from villagegreen.connectors.slack.directory import Directory, Learnt, majority_team
 from villagegreen.connectors.slack.export import PlannedSpace, SlackExport, find_root, looks_like_export
 from villagegreen.connectors.slack.mapping import (
     added_bot_name,
@@ -69,36 +69,13 @@ class SlackExportConnector(Connector):
     def read(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
         if _is_flat(tree):
             return flat_json.read(self, tree, context)
-        return self._read_export(tree, context)
+        return read_in_order(_SpacesRead(self, self._export(tree), context))
 
-    def _read_export(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
-        export = self._export(tree)
-        planned = export.plan()
-        imported = [space for space in planned if context.include_private or not space.private]
-        people = Directory(export.users, {space.native_id: space.name for space in imported if space.listing.kind == "channel"})
-        for filename, count in export.malformed.items():
-            for _ in range(count):
-                yield Skipped("listing entry", "entry without an id", f"{export.root}{filename}")
-        for user in export.users:
-            yield self.raw(context, "user", user["id"], user)
-        for space in planned:
-            if space.private and not context.include_private:
-                yield Skipped("space", PRIVATE_REASON, space.name)
-                for name in export.day_files.get(space.folder or "", []):
-                    yield Skipped("day file", PRIVATE_DAY_REASON, name)
-                continue
-            yield self.raw(context, space.listing.raw_kind, space.native_id, space.entry)
-            yield map_space(space.entry, space.listing.kind, space.private, _space_name(space, people), context)
-            if space.folder is None:
-                yield Skipped("space folder", NO_FOLDER_REASON, space.name)
-        for folder in export.unlisted_folders(planned):
-            yield Skipped("space", UNLISTED_REASON, folder)
-        for space in imported:
-            if space.folder is not None:
-                yield from thread_space(self._read_space(export, space, people, context), people, context)
-        yield from people.identities(context)
+    def read_parts(self, tree: SourceTree, context: ReadContext) -> PartedRead | None:
+        """An export's spaces are independent parts; haskell-jp's flat pages are read in one go."""
+        return None if _is_flat(tree) else _SpacesRead(self, self._export(tree), context)
 
-    def _read_space(self, export: SlackExport, space: PlannedSpace, people: Directory, context: ReadContext) -> Iterator[Record]:
+    def read_space(self, export: SlackExport, space: PlannedSpace, people: Directory, context: ReadContext) -> Iterator[Record]:
         space_id = context.id("space", space.native_id)
         # Threads can hang off a join or topic change; those roots are events, not messages.
         event_roots: dict[str, datetime] = {}
@@ -192,6 +169,59 @@ class SlackExportConnector(Connector):
         if self._cached is None or self._cached[0] is not tree:
             self._cached = (tree, SlackExport(tree))
         return self._cached[1]
+
+
+class _SpacesRead:
+    """An export read as a head (listings, spaces), one part per space with day files, a tail (identities).
+
+    Each space is mapped and threaded with its own copy of the directory as the head left it,
+    so a space never depends on which spaces were read before it (see :class:`PartedRead`).
+    """
+
+    def __init__(self, connector: SlackExportConnector, export: SlackExport, context: ReadContext) -> None:
+        self.connector, self.export, self.context = connector, export, context
+        self.planned = export.plan()
+        imported = [space for space in self.planned if context.include_private or not space.private]
+        self.people = Directory(export.users, {space.native_id: space.name for space in imported if space.listing.kind == "channel"})
+        self.with_days = [space for space in imported if space.folder is not None]
+        self._copies: dict[int, Directory] = {}
+
+    @property
+    def labels(self) -> list[str]:
+        return [space.name for space in self.with_days]
+
+    def head(self) -> Iterator[Record]:
+        export, people, context, connector = self.export, self.people, self.context, self.connector
+        for filename, count in export.malformed.items():
+            for _ in range(count):
+                yield Skipped("listing entry", "entry without an id", f"{export.root}{filename}")
+        for user in export.users:
+            yield connector.raw(context, "user", user["id"], user)
+        for space in self.planned:
+            if space.private and not context.include_private:
+                yield Skipped("space", PRIVATE_REASON, space.name)
+                for name in export.day_files.get(space.folder or "", []):
+                    yield Skipped("day file", PRIVATE_DAY_REASON, name)
+                continue
+            yield connector.raw(context, space.listing.raw_kind, space.native_id, space.entry)
+            yield map_space(space.entry, space.listing.kind, space.private, _space_name(space, people), context)
+            if space.folder is None:
+                yield Skipped("space folder", NO_FOLDER_REASON, space.name)
+        for folder in export.unlisted_folders(self.planned):
+            yield Skipped("space", UNLISTED_REASON, folder)
+
+    def part(self, index: int) -> Iterator[Record]:
+        people = self._copies[index] = self.people.copy()
+        return thread_space(self.connector.read_space(self.export, self.with_days[index], people, self.context), people, self.context)
+
+    def part_learnt(self, index: int) -> Learnt:
+        return self._copies.pop(index).learnt()
+
+    def absorb(self, index: int, learnt: object) -> None:
+        self.people.absorb(cast(Learnt, learnt))
+
+    def tail(self) -> Iterator[Record]:
+        return self.people.identities(self.context)
 
 
 def looks_like_flat(tree: SourceTree) -> bool:

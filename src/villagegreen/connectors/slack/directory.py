@@ -33,6 +33,10 @@ class _Unlisted:
     kind: str  # "user" or "bot"
 
 
+# What a copy of the directory learnt while reading: unlisted accounts in the order first met, bot names.
+Learnt = tuple[list[tuple[str, _Unlisted]], dict[str, str]]
+
+
 class Directory:
     def __init__(self, users: list[JsonDict], channel_names: dict[str, str]) -> None:
         self._users = {u["id"]: u for u in users if isinstance(u.get("id"), str) and u["id"]}
@@ -43,6 +47,35 @@ class Directory:
         self._unlisted: dict[str, _Unlisted] = {}
         self._bot_names: dict[str, str] = {}
         self._channel_names = channel_names
+
+    def copy(self) -> Directory:
+        """An independent directory with what this one knows now (for reading one space alone)."""
+        twin = Directory.__new__(Directory)
+        # Listed accounts never change after construction, so they can be shared.
+        twin._users, twin._names, twin._bot_owner, twin._channel_names = self._users, self._names, self._bot_owner, self._channel_names
+        twin._unlisted = {user_id: _Unlisted(s.display_name, s.handle, s.is_bot, s.kind) for user_id, s in self._unlisted.items()}
+        twin._bot_names = dict(self._bot_names)
+        return twin
+
+    def learnt(self) -> Learnt:
+        """Everything about unlisted accounts and bot names this directory holds (picklable)."""
+        return list(self._unlisted.items()), dict(self._bot_names)
+
+    def absorb(self, learnt: Learnt) -> None:
+        """Fold in what a copy learnt: new accounts are added, a bot flag once set stays set.
+
+        The first account description and the first bot name win, as when one directory reads
+        every space in turn.
+        """
+        unlisted, bot_names = learnt
+        for user_id, seen in unlisted:
+            known = self._unlisted.get(user_id)
+            if known is None:
+                self._unlisted[user_id] = _Unlisted(seen.display_name, seen.handle, seen.is_bot, seen.kind)
+            else:
+                known.is_bot = known.is_bot or seen.is_bot
+        for bot_id, name in bot_names.items():
+            self._bot_names.setdefault(bot_id, name)
 
     def name(self, user_id: str) -> str | None:
         """The display name of a user id, for rendering mentions."""
