@@ -1,7 +1,7 @@
 """Import against a peer: Perceval's mbox backend and `villagegreen import` on the same archives.
 
 Usage: python benchmarks/peer_perceval.py [--sizes 10000,100000] [--real ../shared/data/mail/r-package-devel]
-       [--perceval-python /tmp/perceval-venv/bin/python] [--work DIR] [--json]
+       [--perceval-python /tmp/perceval-venv/bin/python] [--work DIR] [--baseline-src OLD/src] [--json]
 
 Perceval (GrimoireLab's ingestion layer) is GPL-3.0: it is a benchmark peer only, never a
 dependency. It lives in its own virtual environment, either the one given with
@@ -20,7 +20,9 @@ own:
   and canonical layers, commit): strictly more work than Perceval does.
 
 Reported: wall and CPU seconds, messages/s (each tool's own count), peak RSS, the ratio of
-wall-clock rates and the ratio of rates per CPU second (steadier on a shared machine). The
+wall-clock rates and the ratio of rates per CPU second (steadier on a shared machine). With
+``--baseline-src`` another villagegreen (a copy of ``src/`` from before a change, put first on
+PYTHONPATH) imports the same archives in the same run, for before/after figures. The
 target is villagegreen ≥ 10× Perceval. Timings depend on the machine and its load: compare the
 ratio within one run.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -60,10 +63,10 @@ sys.exit(done.returncode)
 """
 
 
-def measured(args: list[str]) -> tuple[dict[str, float], str]:
+def measured(args: list[str], env: dict[str, str] | None = None) -> tuple[dict[str, float], str]:
     """Runs one step in its own process: (wall seconds and peak RSS, the step's stdout)."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PEAK, *args], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-c", PEAK, *args], capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"error: {' '.join(args[:3])} failed: {done.stderr.strip()[-500:]}")
@@ -78,22 +81,32 @@ def perceval_step(perceval_python: Path, folder: Path) -> dict[str, float]:
     return {**step, "messages": messages, "messages_per_s": round(messages / step["seconds"], 1)}
 
 
-def villagegreen_step(folder: Path, store: Path) -> dict[str, float]:
+def villagegreen_step(folder: Path, store: Path, source: Path | None = None) -> dict[str, float]:
+    """``villagegreen import`` into a fresh store; from the ``source`` folder (a src/ copy) if given."""
     store.unlink(missing_ok=True)
-    step, output = measured([sys.executable, "-m", "villagegreen", "import", str(folder), "--db", str(store), "--json"])
+    env = {**os.environ, "PYTHONPATH": str(source)} if source is not None else None
+    step, output = measured([sys.executable, "-m", "villagegreen", "import", str(folder), "--db", str(store), "--json"], env)
     messages = int(json.loads(output)["counts"]["messages"]["new"])
     store.unlink(missing_ok=True)
     return {**step, "messages": messages, "messages_per_s": round(messages / step["seconds"], 1)}
 
 
-def compare(name: str, folder: Path, perceval_python: Path, work: Path) -> dict[str, object]:
+def compare(name: str, folder: Path, perceval_python: Path, work: Path, baseline: Path | None = None) -> dict[str, object]:
     peer = perceval_step(perceval_python, folder)
     ours = villagegreen_step(folder, work / "peer-perceval.duckdb")
     cpu_ratio = (ours["messages"] / ours["cpu_s"]) / (peer["messages"] / peer["cpu_s"])
-    return {
+    result: dict[str, object] = {
         "archive": name, "perceval": peer, "villagegreen": ours,
         "rate_ratio": round(ours["messages_per_s"] / peer["messages_per_s"], 3), "cpu_rate_ratio": round(cpu_ratio, 3),
     }  # fmt: skip
+    if baseline is not None:
+        # Another version of villagegreen on the same files in the same run: before/after figures
+        # that share the machine's load.
+        before = villagegreen_step(folder, work / "peer-perceval.duckdb", baseline)
+        result["villagegreen_baseline"] = before
+        result["baseline_cpu_rate_ratio"] = round((before["messages"] / before["cpu_s"]) / (peer["messages"] / peer["cpu_s"]), 3)
+        result["speedup_cpu"] = round(before["cpu_s"] / ours["cpu_s"], 3)
+    return result
 
 
 def make_venv(folder: Path) -> Path:
@@ -122,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--perceval-python", type=Path, help="python of an environment where perceval is installed")
     parser.add_argument("--make-venv", type=Path, help="create that environment here (pip install perceval) if missing")
     parser.add_argument("--work", type=Path, help="keep generated archives here (default: a temporary folder)")
+    parser.add_argument("--baseline-src", type=Path, help="also import with the villagegreen in this src/ folder (a copy from before a change)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     perceval_python = args.perceval_python or (make_venv(args.make_venv) if args.make_venv else None)
@@ -136,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             archives.append((f"real pipermail {args.real.name}", args.real))
         results = []
         for name, folder in archives:
-            results.append(compare(name, folder, perceval_python, work))
+            results.append(compare(name, folder, perceval_python, work, args.baseline_src))
             if not args.json:
                 print(json.dumps(results[-1]), flush=True)
     if args.json:

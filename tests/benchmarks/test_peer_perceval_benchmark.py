@@ -67,3 +67,13 @@ def test_both_tools_count_every_generated_message_and_the_ratio_is_of_their_rate
 def test_without_a_perceval_environment_it_says_how_to_give_one(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="--perceval-python"):
         load().main(["--sizes", "10", "--real", "", "--work", str(tmp_path)])
+
+
+def test_a_baseline_source_imports_the_same_archive_in_the_same_run(tmp_path: Path, fake_perceval: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The checkout's own src/ stands in for an older copy; the fake perceval stays importable.
+    baseline = SCRIPT.parents[1] / "src"
+    argv = ["--sizes", "30", "--real", "", "--perceval-python", str(fake_perceval), "--work", str(tmp_path / "w"), "--baseline-src", str(baseline), "--json"]
+    assert load().main(argv) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["villagegreen_baseline"]["messages"] == result["villagegreen"]["messages"] == 30
+    assert result["speedup_cpu"] == pytest.approx(result["villagegreen_baseline"]["cpu_s"] / result["villagegreen"]["cpu_s"], abs=0.001)

@@ -7,7 +7,8 @@ entry-point group ``villagegreen.connectors``::
     myplatform = "mypackage.connector:MyConnector"
 
 Built-ins are listed by import path and loaded on first use, so ``villagegreen --help`` does
-not pay for importing every platform.
+not pay for importing every platform, and detection imports only the connectors whose file
+names the input has (:data:`SNIFF_SUFFIXES`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,26 @@ BUILTIN_CONNECTORS: dict[str, str] = {
 }
 
 
+# For a folder or a zip, each built-in's sniff can only accept when some file name ends with one
+# of these suffixes (compared in lower case; read off each sniff's own name filters). Detection
+# checks the listing first and imports only the connectors that may accept, so importing a mail
+# archive does not import ten chat connectors. A lone file is never filtered: several formats
+# accept a single file whatever its name. An empty tuple: always sniffed.
+SNIFF_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "slack": (".json",),  # listings (channels.json ...), day files and flat page files
+    "discourse": (".json",),  # /t/<slug>/<id>.json
+    "stackexchange": (".xml",),  # Posts.xml
+    "mail": (),  # .mbox, .txt(.gz), files without a suffix ...: cheap, and sniffed last anyway
+    "whatsapp": (".txt",),
+    "discord": (".json", ".csv"),
+    "telegram": (".json",),
+    "mattermost": (".json", ".jsonl"),  # API pages, bulk export lines
+    "zulip": (".json",),  # realm.json + messages-*.json, or API pages
+    "matrix": (".json",),
+    "teams": (".json",),
+}
+
+
 def _load(target: str) -> type[Connector]:
     module_name, _, attribute = target.partition(":")
     loaded = getattr(importlib.import_module(module_name), attribute)
@@ -48,11 +69,30 @@ def _load(target: str) -> type[Connector]:
 @cache
 def registered_connectors() -> dict[str, type[Connector]]:
     """Every connector by name; plugins cannot shadow a built-in."""
-    found = {name: _load(target) for name, target in BUILTIN_CONNECTORS.items()}
+    return {**{name: _builtin(name) for name in BUILTIN_CONNECTORS}, **_plugins()}
+
+
+@cache
+def _builtin(name: str) -> type[Connector]:
+    return _load(BUILTIN_CONNECTORS[name])
+
+
+@cache
+def _plugins() -> dict[str, type[Connector]]:
+    found: dict[str, type[Connector]] = {}
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name not in found:
+        if entry.name not in BUILTIN_CONNECTORS and entry.name not in found:
             found[entry.name] = _load(entry.value)
     return found
+
+
+def _may_accept(tree: SourceTree) -> list[str]:
+    """The built-ins whose sniff could accept ``tree``, judged by its file names alone."""
+    if tree.kind == "file":
+        return list(BUILTIN_CONNECTORS)
+    bases = (name.rpartition("/")[2] for name in tree.names())
+    present = {base[base.rfind(".") :].lower() for base in bases if "." in base}
+    return [name for name in BUILTIN_CONNECTORS if not SNIFF_SUFFIXES.get(name) or present.intersection(SNIFF_SUFFIXES[name])]
 
 
 def get_connector(name: str) -> type[Connector]:
@@ -64,7 +104,10 @@ def get_connector(name: str) -> type[Connector]:
 
 def detect(tree: SourceTree) -> type[Connector]:
     """The connector whose format ``tree`` is in, or a clear error naming what is supported."""
-    candidates = sorted(registered_connectors().values(), key=lambda cls: (cls.priority, cls.name))
+    # Connectors ruled out by the listing would have refused, so skipping them (and their
+    # imports) cannot change which connector wins.
+    possible = [_builtin(name) for name in _may_accept(tree)] + list(_plugins().values())
+    candidates = sorted(possible, key=lambda cls: (cls.priority, cls.name))
     for connector in candidates:
         if connector.sniff(tree):
             return connector

@@ -64,9 +64,7 @@ class Store:
         self.con.close()
 
     def schema_version(self) -> int:
-        ((exists,),) = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-        ).fetchall()
+        ((exists,),) = self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'").fetchall()
         if not exists:
             return 0
         ((version,),) = self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()
@@ -76,8 +74,7 @@ class Store:
         version = self.schema_version()
         if version > LATEST_VERSION:
             raise SchemaVersionError(
-                f"{self.path}: written by a newer Village Green (schema {version}, this one knows {LATEST_VERSION}); "
-                "upgrade with `pip install -U villagegreen`"
+                f"{self.path}: written by a newer Village Green (schema {version}, this one knows {LATEST_VERSION}); upgrade with `pip install -U villagegreen`"
             )
         if version == LATEST_VERSION:
             return
@@ -89,9 +86,7 @@ class Store:
 
     def apply_migrations(self) -> list[str]:
         """Apply every pending migration, each in its own transaction; returns their names."""
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-        )
+        self.con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
         current = self.schema_version()
         applied = []
         for migration in MIGRATIONS:
@@ -99,10 +94,11 @@ class Store:
                 continue
             with self.transaction():
                 self.con.execute(migration.sql)
-                self.con.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                    [migration.version, migration.name, datetime.now(UTC)],
-                )
+                # Literals, not ``?`` parameters: DuckDB's Python binding imports pandas (~0.4
+                # CPU-s) the first time any parameter is bound, which every new store paid.
+                name = migration.name.replace("'", "''")
+                applied_at = datetime.now(UTC).isoformat()
+                self.con.execute(f"INSERT INTO schema_migrations VALUES ({int(migration.version)}, '{name}', '{applied_at}'::TIMESTAMPTZ)")
             applied.append(migration.name)
         return applied
 
@@ -118,9 +114,9 @@ class Store:
         self.con.execute("COMMIT")
 
     def table_counts(self) -> dict[str, int]:
-        tables = [row[0] for row in self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
-        ).fetchall()]
+        tables = [
+            row[0] for row in self.con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name").fetchall()
+        ]
         counts = {}
         for table in tables:
             ((count,),) = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()

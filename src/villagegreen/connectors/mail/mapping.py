@@ -47,6 +47,10 @@ class ParsedHeader(NamedTuple):
 
 def deobfuscate(text: str) -> tuple[str, bool]:
     """``text`` with obfuscated "at" separators turned into ``@``; True when the scheme was lossy."""
+    if " " not in text and text.isprintable():
+        # Every separator the pattern knows starts with whitespace, and a printable string
+        # holds none but " ": the common case skips the regex and its callback.
+        return text, False
     lossy = False
 
     def replace(match: re.Match[str]) -> str:
@@ -129,9 +133,10 @@ def space_record(context: ReadContext, list_id: str, tag: str | None) -> Space:
     return Space(id=context.id("space", list_id), source_id=context.source_id, native_id=list_id, name=name, kind="list", meta=meta)
 
 
-def conversation_record(context: ReadContext, header: ParsedHeader, space_id: str, title: str) -> Conversation:
+def conversation_record(context: ReadContext, header: ParsedHeader, message_id: str, space_id: str, title: str) -> Conversation:
+    """The conversation a root message starts; it shares the root message's id."""
     return Conversation(
-        id=context.id("message", header.native_id),
+        id=message_id,
         source_id=context.source_id,
         space_id=space_id,
         title=title or None,
@@ -139,17 +144,17 @@ def conversation_record(context: ReadContext, header: ParsedHeader, space_id: st
     )
 
 
-def message_record(
-    context: ReadContext,
-    header: ParsedHeader,
-    parts: Parts,
-    *,
-    root_native_id: str,
-    parent_native_id: str | None,
-    threaded_by: str,
-    space_id: str,
-    author_key: str | None,
-) -> Message:
+class MessageIds(NamedTuple):
+    """The ids a message row points at, hashed once per archive by the caller."""
+
+    message: str
+    conversation: str  # the root message's id
+    reply_to: str | None
+    space: str
+    author: str | None
+
+
+def message_record(context: ReadContext, header: ParsedHeader, parts: Parts, *, ids: MessageIds, threaded_by: str) -> Message:
     meta: JsonDict = {"subject": header.subject}
     if parts.quoted:
         meta["quoted"] = parts.quoted
@@ -162,13 +167,13 @@ def message_record(
     if header.date_source:
         meta["date_source"] = header.date_source
     return Message(
-        id=context.id("message", header.native_id),
+        id=ids.message,
         source_id=context.source_id,
         native_id=header.native_id,
-        conversation_id=context.id("message", root_native_id),
-        reply_to_id=context.id("message", parent_native_id) if parent_native_id is not None else None,
-        space_id=space_id,
-        author_id=context.id("identity", author_key) if author_key else None,
+        conversation_id=ids.conversation,
+        reply_to_id=ids.reply_to,
+        space_id=ids.space,
+        author_id=ids.author,
         sent_at=header.sent_at,
         text=parts.text,
         meta=meta,

@@ -4,26 +4,72 @@ from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import click
 import typer
+import typer.main
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from villagegreen import __version__
 from villagegreen.errors import VillageGreenError
+from villagegreen.interfaces.cli.command_index import BY_NAME, COMMANDS, INDEXED_MODULES
 
-try:  # typer >= 0.29 vendors its own click and raises that copy's exceptions
+try:  # typer >= 0.29 vendors its own click, builds commands with it and raises its exceptions
+    from typer import _click as typer_click
     from typer._click.exceptions import ClickException as _VendoredClickException
 except ImportError:  # pragma: no cover - older typer uses click itself
+    typer_click = click  # type: ignore[misc]
     _VendoredClickException = click.ClickException  # type: ignore[misc,assignment]
 
 _CLICK_ERRORS: tuple[type[Exception], ...] = (click.ClickException, _VendoredClickException)
 _ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+_PACKAGE = "villagegreen.interfaces.cli"
+
+
+class LazyCommands(TyperGroup):
+    """The root command group: lists every indexed command, imports one's modules only to run it.
+
+    Typer builds this group anew on every call from what is registered on ``app`` so far; an
+    indexed command whose modules are not all imported yet stands in as a placeholder carrying
+    its name and help, which is all ``--help`` reads.
+    """
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        registered = dict(self.commands)
+        ordered: dict[str, typer_click.Command] = {}
+        self.pending: set[str] = set()
+        for entry in COMMANDS:
+            real = registered.pop(entry.name, None)
+            if real is not None and all(f"{_PACKAGE}.{module}" in sys.modules for module in entry.modules):
+                ordered[entry.name] = real
+            else:
+                ordered[entry.name] = TyperCommand(entry.name, help=entry.help)
+                self.pending.add(entry.name)
+        ordered.update(registered)  # commands of modules the index does not know yet
+        self.commands = ordered
+
+    def resolve_command(self, ctx: typer_click.Context, args: list[str]) -> tuple[str | None, typer_click.Command | None, list[str]]:
+        if args and args[0] in self.pending:
+            self._load(args[0])
+        return super().resolve_command(ctx, args)
+
+    def _load(self, name: str) -> None:
+        for module in BY_NAME[name].modules:
+            importlib.import_module(f"{_PACKAGE}.{module}")
+        real = typer.main.get_group(app).commands.get(name)
+        if real is None or name in getattr(real, "pending", ()):
+            raise RuntimeError(f"command {name!r}: its modules in command_index.py do not register it; fix the index")
+        self.commands[name] = real
+        self.pending.discard(name)
+
 
 app = typer.Typer(
+    cls=LazyCommands,
     name="villagegreen",
     help="Village Green: see, measure and narrate the conversations of a social-learning community.\n\n"
     "Example: villagegreen import slack-export.zip && villagegreen stats",
@@ -48,20 +94,22 @@ def _root(
     """Village Green: see, measure and narrate the conversations of a social-learning community."""
 
 
-def _register_commands() -> None:
-    # Every ``commands_*`` module adds its commands to ``app`` when imported; discovering them
-    # keeps this file unchanged when a command module is added.
-    package = importlib.import_module("villagegreen.interfaces.cli")
-    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("commands_"))
-    # --help lists commands in registration order: the everyday ones first.
-    first = [name for name in ("commands_demo", "commands_import", "commands_data", "commands_analyze") if name in names]
-    for name in first + [name for name in names if name not in first]:
-        importlib.import_module(f"villagegreen.interfaces.cli.{name}")
+def register_unindexed_commands() -> None:
+    """Imports the ``commands_*`` modules that command_index.py does not list yet.
+
+    Every such module adds its commands to ``app`` when imported, so a new one works without
+    an edit here; listing it in the index makes it lazy like the others.
+    """
+    # A directory listing, not pkgutil: importing pkgutil costs more than the listing.
+    names = sorted(path.stem for path in Path(__file__).parent.glob("commands_*.py"))
+    for name in names:
+        if name not in INDEXED_MODULES:
+            importlib.import_module(f"{_PACKAGE}.{name}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and turns every VillageGreenError into one line on stderr."""
-    _register_commands()
+    register_unindexed_commands()
     try:
         code = app(args=argv, standalone_mode=False)
     except _CLICK_ERRORS as error:
@@ -79,8 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("VILLAGEGREEN_DEBUG"):
             raise
         err_console.print(
-            f"internal error: {type(error).__name__}: {error}; the store is unchanged. "
-            "Set VILLAGEGREEN_DEBUG=1 for the traceback and report it.",
+            f"internal error: {type(error).__name__}: {error}; the store is unchanged. Set VILLAGEGREEN_DEBUG=1 for the traceback and report it.",
             markup=False,
         )
         sys.exit(70)
