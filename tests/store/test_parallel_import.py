@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import run_cli
 from tests.fakes import JsonListConnector, messages
 from villagegreen.connectors.base import ReadContext, read_in_order
 from villagegreen.connectors.tree import SourceTree
@@ -180,3 +181,17 @@ def test_reading_in_order_needs_no_workers(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.duckdb") as store:
         report = import_path(store, path, connector_class=PartedJsonList, workers=1)
         assert report.counts["messages"].new == 20
+
+
+@pytest.mark.realdata
+def test_the_cli_takes_a_worker_count(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export = shared_data / "slack" / "olake" / "export"
+    reports = []
+    for workers in ("1", "3"):
+        code, out, err = run_cli(capsys, "import", export, "--db", tmp_path / f"w{workers}.duckdb", "--workers", workers, "--json")
+        assert code == 0, err
+        reports.append(json.loads(out)["counts"])
+    assert reports[0] == reports[1]
+    code, _out, err = run_cli(capsys, "import", export, "--db", tmp_path / "w0.duckdb", "--workers", "0")
+    assert code == 2
+    assert "workers" in err

@@ -33,11 +33,15 @@ def import_command(
     source: Annotated[
         str | None, typer.Option(help="Name this community yourself (later exports must use the same name).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Processes reading channels at once (Slack exports; default: one per CPU, or VILLAGEGREEN_IMPORT_WORKERS; 1: none)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import an export into the store: idempotent, and all or nothing.
 
-    Example: villagegreen import ~/Downloads/acme-slack-export.zip --db acme.duckdb
+    Example: villagegreen import ~/Downloads/acme-slack-export.zip --db acme.duckdb --workers 4
     """
     with Store.open(db) as store, _progress(quiet=as_json) as progress:
         task = progress.add_task("reading", total=None, messages=0, rate=0.0)
@@ -55,6 +59,7 @@ def import_command(
             source_name=source,
             on_progress=on_progress,
             on_file=lambda name: progress.update(task, description=name[-50:]),
+            workers=workers,
         )
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
