@@ -83,7 +83,10 @@ class Connector(ABC):
 
     def raw(self, context: ReadContext, kind: str, native_id: object, payload: Any) -> RawItem:
         """Wrap a platform payload for the ``raw_items`` table as JSON (a string becomes a JSON string)."""
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return self.raw_json(context, kind, native_id, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+
+    def raw_json(self, context: ReadContext, kind: str, native_id: object, text: str) -> RawItem:
+        """:meth:`raw` for a payload already serialised (by a faster writer, on a hot path)."""
         return RawItem(
             id=context.id(f"raw:{kind}", native_id),
             source_id=context.source_id,

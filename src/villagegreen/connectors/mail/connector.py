@@ -181,16 +181,7 @@ class MailConnector(Connector):
         # message). raw_items.payload is a JSON column, so the verbatim text travels inside an
         # object; the text is always valid Unicode, where orjson and json.dumps(ensure_ascii=False)
         # write the same bytes (tested on the real archives).
-        return RawItem(
-            id=context.id("raw:email", native_id),
-            source_id=context.source_id,
-            connector=self.name,
-            connector_version=self.version,
-            kind="email",
-            native_id=native_id,
-            payload=orjson.dumps({"message": _verbatim(message)}).decode(),
-            fetched_at=context.fetched_at,
-        )
+        return self.raw_json(context, "email", native_id, orjson.dumps({"message": _verbatim(message)}).decode())
 
     def _messages(self, tree: SourceTree, name: str) -> Iterator[tuple[int, bytes]]:
         try:

@@ -103,16 +103,7 @@ class SlackExportConnector(Connector):
 
     def _raw_message(self, context: ReadContext, native_id: str, entry: dict[str, Any]) -> RawItem:
         # What Connector.raw makes, serialised by orjson: once per message, so it is hot.
-        return RawItem(
-            id=context.id("raw:message", native_id),
-            source_id=context.source_id,
-            connector=self.name,
-            connector_version=self.version,
-            kind="message",
-            native_id=native_id,
-            payload=compact(entry),
-            fetched_at=context.fetched_at,
-        )
+        return self.raw_json(context, "message", native_id, compact(entry))
 
     def _map_entry(
         self,
