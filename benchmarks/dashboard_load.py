@@ -142,7 +142,7 @@ class Server:
         self.log.close()
 
 
-def discover(base: str) -> tuple[list[tuple[str, str]], dict[str, float], list[str]]:
+def discover(base: str, cold_timeout: float = 120.0) -> tuple[list[tuple[str, str]], dict[str, float], list[str]]:
     """(page label, path) pairs to cycle, each page's cold latency (ms), and unresolved templates."""
     spec = httpx.get(f"{base}/openapi.json", timeout=60).json()
     templates = [path for path, ops in spec["paths"].items() if "pages" in ops.get("get", {}).get("tags", []) and path.endswith(".json")]
@@ -150,7 +150,7 @@ def discover(base: str) -> tuple[list[tuple[str, str]], dict[str, float], list[s
     targets: list[tuple[str, str]] = []
     cold: dict[str, float] = {}
     pending = sorted(templates, key=lambda path: path.count("{"))
-    with httpx.Client(base_url=base, timeout=120) as client:
+    with httpx.Client(base_url=base, timeout=cold_timeout) as client:
         for _ in range(3):  # a parameter may be listed only by a templated page
             unresolved = []
             for template in pending:
@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=ALLOWED_HOST, help="only 127.0.0.1 is accepted")
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--startup-timeout", type=float, default=180.0, help="seconds to wait for the server to answer")
+    parser.add_argument("--cold-timeout", type=float, default=120.0, help="seconds to wait for one page's first (uncached) build")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     refuse_other_hosts(args.host)
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: {args.db} not found; build a store first (villagegreen import or villagegreen demo)")
     server = Server(args.db, args.port or free_port(), args.startup_timeout)
     try:
-        targets, cold, unresolved = discover(server.base)
+        targets, cold, unresolved = discover(server.base, args.cold_timeout)
         if not targets:
             raise SystemExit("error: the dashboard lists no pages in /openapi.json")
         cpu_before, client_before = server.cpu_seconds(), time.process_time()

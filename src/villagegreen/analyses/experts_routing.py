@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from villagegreen.analyses.acts import ACTS_VERSION
 from villagegreen.analyses.acts_store import label_store
-from villagegreen.analyses.conversation_facts import conversation_facts
 from villagegreen.analyses.experts import ExpertFinder, Suggestion, past_answers
 from villagegreen.analyses.experts_availability import Availability, availability, log_routing, routed_load
-from villagegreen.analyses.framework import Window
+from villagegreen.analyses.experts_questions import open_questions
 from villagegreen.analyses.health_report import _resolve_space
+from villagegreen.analyses.inputs import NON_CONTRIBUTION_KINDS
 from villagegreen.analyses.people_activity import CONSENT_PURPOSE
 from villagegreen.analyses.results import space_names
-from villagegreen.analyses.runner import analysis_inputs
 from villagegreen.errors import InputError
 from villagegreen.store.database import Store
 
@@ -41,6 +41,7 @@ RECENT_DAYS = 30
 # Open questions older than this are not anybody's load any more (and would make counting slow).
 OPEN_QUESTION_DAYS = 90
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+_KINDS = ", ".join(f"'{kind}'" for kind in NON_CONTRIBUTION_KINDS)
 
 
 @dataclass(slots=True)
@@ -134,7 +135,8 @@ def build_router(store: Store, *, k: int = 5, clock: datetime | None = None) -> 
     """Labels missing acts, indexes every past answer and lists open questions."""
     if k < 1:
         raise InputError(f"-k {k}: ask for at least one suggestion")
-    label_store(store)
+    if _unlabelled(store):
+        label_store(store)
     answers = past_answers(store, _FAR_FUTURE)
     newest = store.con.execute("SELECT max(sent_at) FROM messages").fetchone()
     now = newest[0] if newest and newest[0] is not None else datetime.now(UTC)
@@ -144,6 +146,17 @@ def build_router(store: Store, *, k: int = 5, clock: datetime | None = None) -> 
     names = dict(store.con.execute("SELECT id, display_name FROM people").fetchall())
     finder = ExpertFinder(answers, now=now)
     return Router(store, finder, {row[0] for row in refused}, names, _open_questions(store), k, availability(store), clock or datetime.now(UTC))
+
+
+def _unlabelled(store: Store) -> int:
+    """Messages ``label_store`` would label: one anti-join, where asking it reads every label id
+    into Python (seconds at a million messages, on every build of the Expertise page)."""
+    ((missing,),) = store.con.execute(
+        f"SELECT count(*) FROM messages m WHERE m.kind NOT IN ({_KINDS}) "
+        "AND NOT EXISTS (SELECT 1 FROM message_acts a WHERE a.message_id = m.id AND a.acts_version = ?)",
+        [ACTS_VERSION],
+    ).fetchall()
+    return int(missing)
 
 
 def find_experts(
@@ -191,23 +204,10 @@ def open_question_ids(store: Store) -> set[str]:
 
 
 def _open_questions(store: Store) -> list[dict[str, Any]]:
-    inputs = analysis_inputs(store, Window("all"), frozenset())
-    facts = conversation_facts(inputs)
-    open_questions = facts.filter(facts.is_question & facts.first_other_at.isnull()).select("conversation_id", "opened_at")
-    rows = open_questions.to_pyarrow().to_pylist()
-    if not rows:
-        return []
-    details = {
-        cid: (title, text, person)
-        for cid, title, text, person in store.con.execute(
-            "SELECT m.id, coalesce(c.title, ''), m.text, i.person_id FROM messages m LEFT JOIN conversations c ON c.id = m.id "
-            "LEFT JOIN identities i ON i.id = m.author_id WHERE m.id = m.conversation_id"
-        ).fetchall()
-    }
+    """Health's open questions (analyses/experts_questions.py), with what routing shows and asks."""
     questions = []
-    for row in rows:
-        title, text, person = details.get(row["conversation_id"], ("", "", None))
-        opened = row["opened_at"]
-        questions.append({"conversation_id": row["conversation_id"], "title": title or text[:80], "text": f"{title}\n{text}", "asker": person,
-                          "opened_at": opened.isoformat() if isinstance(opened, datetime) else str(opened)})  # fmt: skip
+    for q in open_questions(store):
+        title, text = q.title or "", q.text
+        questions.append({"conversation_id": q.conversation_id, "title": title or (text or "")[:80], "text": f"{title}\n{text}", "asker": q.asker,
+                          "opened_at": q.opened_at.isoformat()})  # fmt: skip
     return questions

@@ -48,6 +48,8 @@ ACTIONS: dict[State, str] = {
     "split": "split: move the side conversation into its own thread",
     "close": "close: it is resolved and quiet",
 }
+# The order a facilitator acts in: unanswered people first, then stories to write.
+PRIORITY: dict[State, int] = {"nudge": 0, "wrap_up": 1, "split": 2, "close": 3, "keep_going": 4}
 _RESOLVED = re.compile(r"\b(that (?:worked|works|did it|fixed it)|solved|works now|working now|fixed it|problem solved)\b", re.IGNORECASE)
 
 
@@ -113,6 +115,30 @@ class Ripeness:
                 "parts": [asdict(p) for p in self.parts]}  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadFacts:
+    """What the state of one conversation is decided from: counts and flags, no text.
+
+    Built from a ``Thread`` by :func:`assess`, or for every conversation at once by SQL
+    (analyses/lifecycle_signals.py); both go through :func:`decide` and :func:`signals_of`, so
+    the two cannot disagree on a rule. ``newcomers`` is None for threads of ``recent`` messages
+    or fewer; ``accepted_id`` is the first accepted message; novelty and drift need an embedder.
+    """
+
+    messages: int
+    words: int
+    people: int
+    newcomers: int | None
+    last_at: datetime
+    decay: float | None
+    is_question: bool
+    answered: bool
+    accepted_id: str | None
+    asker_marks: int
+    novelty: float | None = None
+    drift: float | None = None
+
+
 def assess(
     thread: Thread, as_of: datetime, *, embedder: Embedder | None = None, thresholds: Thresholds | None = None,
     stored: Mapping[str, Vectors] | None = None,
@@ -125,34 +151,60 @@ def assess(
     t = thresholds or Thresholds()
     messages = thread.messages
     opener = thread.opener
-    words = sum(len(m.text.split()) for m in messages)
-    minutes = words / READING_WPM
-    people = {m.person_id for m in messages if m.person_id}
     recent = messages[-t.recent :] if len(messages) > t.recent else ()
     earlier_people = {m.person_id for m in messages[: -t.recent]} if recent else set()
     newcomers = len({m.person_id for m in recent if m.person_id and m.person_id not in earlier_people})
-    days_quiet = (as_of - messages[-1].sent_at).total_seconds() / 86400
-    decay = _decay_ratio(thread)
     others = [m for m in messages[1:] if m.person_id != opener.person_id or opener.person_id is None]
-    is_question = opener.act == "question"
     accepted = [m for m in messages if m.accepted]
-    asker_marks = [m for m in messages[1:] if m.person_id == opener.person_id and (m.act == "appreciation" or _RESOLVED.search(m.text))]
+    asker_marks = [m for m in messages[1:] if m.person_id == opener.person_id and resolved_by_asker(m.act, m.text)]
     said = [m for m in messages if m.text.strip()]
     vectors = _vectors(said, t.recent, embedder, stored or {})
     novelty, drift = _novelty_and_drift(vectors, t.recent)
-    resolved = bool(accepted or asker_marks)
-    long = minutes >= t.long_minutes or len(messages) >= t.long_messages
-    drifting = drift is not None and drift < t.drift_below and long
-    saturated = bool(recent) and newcomers == 0 and len(messages) >= 2 * t.recent
-    repeating = novelty is not None and (1 - novelty) > t.repeat_above
-    decaying = decay is not None and decay >= t.decay_ratio
-    quiet = days_quiet >= t.quiet_days
-    signals = (
-        Signal("messages", len(messages), f"{len(messages)} messages"),
-        Signal("reading_minutes", round(minutes, 1), f"{words} words: {minutes:.0f} min for a newcomer at {READING_WPM:g} wpm"),
-        Signal("participants", len(people), f"{len(people)} people took part"),
-        Signal("new_in_recent", newcomers if recent else None,
-               f"{newcomers} new voices in the last {t.recent} messages" if recent else "too short to tell"),
+    facts = ThreadFacts(
+        messages=len(messages), words=sum(len(m.text.split()) for m in messages), people=len({m.person_id for m in messages if m.person_id}),
+        newcomers=newcomers if recent else None, last_at=messages[-1].sent_at, decay=_decay_ratio(thread),
+        is_question=opener.act == "question", answered=bool(others), accepted_id=accepted[0].id if accepted else None,
+        asker_marks=len(asker_marks), novelty=novelty, drift=drift,
+    )  # fmt: skip
+    state, reason = decide(facts, as_of, t)
+    parts = _parts(said, vectors) if state == "split" and vectors is not None else ()
+    if parts:
+        reason += "; parts: " + " | ".join(", ".join(p.keywords) for p in parts)
+    return Ripeness(thread.id, thread.title, thread.space_name, state, ACTIONS[state], reason, signals_of(facts, as_of, t), parts)
+
+
+def resolved_by_asker(act: str, text: str) -> bool:
+    """A follow-up by the asker that says the question is solved: thanks, or "that worked"."""
+    return act == "appreciation" or _RESOLVED.search(text) is not None
+
+
+def decide(facts: ThreadFacts, as_of: datetime, t: Thresholds) -> tuple[State, str]:
+    """The state and its reason (first match wins, see the module docstring)."""
+    f = facts
+    days_quiet = (as_of - f.last_at).total_seconds() / 86400
+    minutes = f.words / READING_WPM
+    long = minutes >= t.long_minutes or f.messages >= t.long_messages
+    return _decide(
+        t, f.messages, f.people, is_question=f.is_question, answered=f.answered, resolved=f.accepted_id is not None or f.asker_marks > 0,
+        quiet=days_quiet >= t.quiet_days, days_quiet=days_quiet, long=long, drifting=f.drift is not None and f.drift < t.drift_below and long,
+        saturated=f.newcomers == 0 and f.messages >= 2 * t.recent, repeating=f.novelty is not None and (1 - f.novelty) > t.repeat_above,
+        decaying=f.decay is not None and f.decay >= t.decay_ratio, minutes=minutes,
+    )  # fmt: skip
+
+
+def signals_of(facts: ThreadFacts, as_of: datetime, t: Thresholds) -> tuple[Signal, ...]:
+    """Every signal with its value and a sentence, for the CLI's JSON and the conversation page."""
+    f = facts
+    days_quiet = (as_of - f.last_at).total_seconds() / 86400
+    minutes = f.words / READING_WPM
+    novelty, drift, decay, newcomers = f.novelty, f.drift, f.decay, f.newcomers
+    stalled = f.is_question and not f.answered
+    return (
+        Signal("messages", f.messages, f"{f.messages} messages"),
+        Signal("reading_minutes", round(minutes, 1), f"{f.words} words: {minutes:.0f} min for a newcomer at {READING_WPM:g} wpm"),
+        Signal("participants", f.people, f"{f.people} people took part"),
+        Signal("new_in_recent", newcomers,
+               f"{newcomers} new voices in the last {t.recent} messages" if newcomers is not None else "too short to tell"),
         Signal("days_since_last", round(days_quiet, 1), f"last message {days_quiet:.0f} days before {as_of:%Y-%m-%d}"),
         Signal("gap_growth", None if decay is None else round(decay, 2),
                "too few gaps to tell" if decay is None else f"recent gaps {decay:.1f}x the earlier ones"),
@@ -160,18 +212,10 @@ def assess(
                "no embedder or too short" if novelty is None else f"recent messages {1 - novelty:.0%} similar to what was said before"),
         Signal("similarity_to_opening", None if drift is None else round(drift, 3),
                "no embedder or too short" if drift is None else f"recent messages {drift:.0%} similar to the opening post"),
-        Signal("accepted_answer", bool(accepted), f"accepted answer: {accepted[0].id}" if accepted else "no accepted answer"),
-        Signal("asker_thanks_or_solved", len(asker_marks), f"{len(asker_marks)} thanks or 'solved' from the asker"),
-        Signal("stalled", is_question and not others, "a question nobody else replied to" if is_question and not others else "not stalled"),
+        Signal("accepted_answer", f.accepted_id is not None, f"accepted answer: {f.accepted_id}" if f.accepted_id is not None else "no accepted answer"),
+        Signal("asker_thanks_or_solved", f.asker_marks, f"{f.asker_marks} thanks or 'solved' from the asker"),
+        Signal("stalled", stalled, "a question nobody else replied to" if stalled else "not stalled"),
     )  # fmt: skip
-    state, reason = _decide(
-        t, len(messages), len(people), is_question=is_question, answered=bool(others), resolved=resolved, quiet=quiet,
-        days_quiet=days_quiet, long=long, drifting=drifting, saturated=saturated, repeating=repeating, decaying=decaying, minutes=minutes,
-    )  # fmt: skip
-    parts = _parts(said, vectors) if state == "split" and vectors is not None else ()
-    if parts:
-        reason += "; parts: " + " | ".join(", ".join(p.keywords) for p in parts)
-    return Ripeness(thread.id, thread.title, thread.space_name, state, ACTIONS[state], reason, signals, parts)
 
 
 def _decide(t: Thresholds, messages: int, people: int, *, is_question: bool, answered: bool, resolved: bool, quiet: bool,

@@ -12,16 +12,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from villagegreen.analyses.embedding_store import load_vectors
-from villagegreen.analyses.lifecycle import STATES, Ripeness, Thresholds, assess
+from villagegreen.analyses.lifecycle import PRIORITY, STATES, Ripeness, Thresholds, assess
 from villagegreen.analyses.lifecycle_threads import iter_threads
 from villagegreen.errors import InputError
 from villagegreen.store.database import Store
 
 if TYPE_CHECKING:
     from villagegreen.analyses.embeddings import Embedder
-
-# The order a facilitator acts in: unanswered people first, then stories to write.
-_PRIORITY = {"nudge": 0, "wrap_up": 1, "split": 2, "close": 3, "keep_going": 4}
 
 
 @dataclass(slots=True)
@@ -70,5 +67,5 @@ def ripeness(
     stored = load_vectors(store, embedder.model) if embedder is not None else {}
     for thread in iter_threads(store, space=space_id):
         report.threads.append(assess(thread, as_of, embedder=embedder, thresholds=report.thresholds, stored=stored))
-    report.threads.sort(key=lambda r: (_PRIORITY[r.state], -float(r.signal("messages") or 0)))
+    report.threads.sort(key=lambda r: (PRIORITY[r.state], -float(r.signal("messages") or 0)))
     return report

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,14 +73,28 @@ class Dashboard:
         return self.token is not None or self.gate.cached("accounts:users", accounts.count_users) > 0
 
 
-def create_app(db: Path, config: Config | None = None, *, token: str | None = None, programme: Path | None = None) -> FastAPI:
+def create_app(db: Path, config: Config | None = None, *, token: str | None = None, programme: Path | None = None, warm: bool | None = None) -> FastAPI:
     """The dashboard over the store at ``db`` (opened read-only per request, writable only for
     a decision: merge, consent, sign-in). With ``token``, or users in the store, every request
     must sign in; otherwise only loopback host names are answered (see
     :mod:`villagegreen.interfaces.web.security`). ``programme`` (default: the file named by
-    ``VILLAGEGREEN_PROGRAMME``) gives the Topics page the programme's goals."""
+    ``VILLAGEGREEN_PROGRAMME``) gives the Topics page the programme's goals.
+
+    ``warm`` (default: unless ``VILLAGEGREEN_DASHBOARD_WARM=0``): when the server starts, a
+    background thread builds every page without path parameters once, so the first visitors
+    of a large store find them cached (see page_routes.warm_pages)."""
     from villagegreen.interfaces.web.accounts_routes import register_account_routes
+    from villagegreen.interfaces.web.page_routes import warm_pages
     from villagegreen.interfaces.web.routes import register_routes  # routes need Dashboard from here
+
+    if warm is None:
+        warm = os.environ.get("VILLAGEGREEN_DASHBOARD_WARM", "1").strip() != "0"
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            threading.Thread(target=warm_pages, args=(app,), name="villagegreen-warm", daemon=True).start()
+        yield
 
     environment = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined)
     app = FastAPI(
@@ -87,6 +103,7 @@ def create_app(db: Path, config: Config | None = None, *, token: str | None = No
         description="Every page has a `.json` twin returning the data the page shows.",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     if programme is None and os.environ.get("VILLAGEGREEN_PROGRAMME"):
         programme = Path(os.environ["VILLAGEGREEN_PROGRAMME"])

@@ -1,24 +1,65 @@
 """One way to add a page: ``/name`` renders a template and ``/name.json`` returns the same data.
 
 Every route module (routes.py, routes_insights.py, routes_editorial.py) registers its pages here,
-so a page and its twin can never disagree. How the data is read is the caller's choice:
-:func:`cached_by_path` for pages whose URL names all their data, :func:`read_fresh` for pages
-that must show a change the moment it is made (the editor's desk).
+so a page and its twin can never disagree. Page data is cached per store state:
+:func:`cached_by_path` for pages whose URL names all their data, :func:`cached_as` for pages
+whose query string matters. A write through the dashboard moves the store gate's write count,
+so even the editor's desk shows a change the moment it is made; :func:`read_now` reads
+uncached (the answers to a POST).
+
+A cached page keeps its JSON body and its rendered HTML too (:class:`CachedPage`): at a million
+messages the data of /threads/ripe is a thousand rows, and serialising or rendering it again
+for every request cost more CPU than everything else the request did. The HTML is kept per
+viewer (the CSRF token and the signed-in user are in it), a few viewers per page.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from villagegreen.interfaces.web.app import clean, dashboard, render
+from villagegreen.interfaces.web.figures import NotAnalysed, NotFound
 from villagegreen.store.database import Store
 
-DataFor = Callable[[Request], dict[str, Any]]
 Builder = Callable[[Request, Store], dict[str, Any]]
+
+
+class CachedPage:
+    """A page's data, with its JSON body and its HTML per viewer made at most once each."""
+
+    HTML_VIEWERS = 16  # rendered copies kept per page; beyond that, start again
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self._json: bytes | None = None
+        self._html: dict[tuple[Any, ...], bytes] = {}
+        self._lock = threading.Lock()
+
+    def json_response(self) -> Response:
+        if self._json is None:
+            self._json = bytes(JSONResponse(self.data).body)  # the same bytes JSONResponse sends
+        return Response(self._json, media_type="application/json")
+
+    def html_response(self, request: Request, template: str, page: str) -> Response:
+        user = getattr(request.state, "user", None)
+        viewer = (template, page, request.state.csrf_token, user)
+        with self._lock:
+            body = self._html.get(viewer)
+        if body is None:
+            body = bytes(render(request, template, self.data, page=page).body)
+            with self._lock:
+                if len(self._html) >= self.HTML_VIEWERS:
+                    self._html.clear()
+                self._html[viewer] = body
+        return HTMLResponse(body)
+
+
+DataFor = Callable[[Request], dict[str, Any] | CachedPage]
 
 
 def add_page(app: FastAPI, path: str, template: str, page: str, data_for: DataFor, summary: str, description: str = "") -> None:
@@ -27,23 +68,62 @@ def add_page(app: FastAPI, path: str, template: str, page: str, data_for: DataFo
     def handler(as_json: bool) -> Callable[[Request], Response]:
         def respond(request: Request) -> Response:
             data = data_for(request)
+            if isinstance(data, CachedPage):
+                return data.json_response() if as_json else data.html_response(request, template, page)
             return JSONResponse(data) if as_json else render(request, template, data, page=page)
 
         return respond
 
+    if "{" not in path:  # built in the background when the server starts (app.py)
+        app.state.warm_pages = [*getattr(app.state, "warm_pages", []), (path, data_for)]
     # The .json route first: "/spaces/{space_id}" would otherwise swallow "/spaces/x.json".
     app.add_api_route(f"{path}.json", handler(True), methods=["GET"], summary=f"{summary} (data)", description=description, tags=["pages"])
     app.add_api_route(path, handler(False), methods=["GET"], summary=summary, include_in_schema=False)
 
 
+class _Refusal:
+    """A page's "not analysed" or "not found" answer, kept like a page: it holds until the store
+    changes, and finding it out again costs a store opening (a fifth of a second at 1M)."""
+
+    def __init__(self, error: NotAnalysed | NotFound) -> None:
+        self.error = error
+
+
+def _cached(request: Request, key: str, build: Builder) -> CachedPage:
+    def page_or_refusal(store: Store) -> CachedPage | _Refusal:
+        try:
+            return CachedPage(clean(build(request, store)))
+        except (NotAnalysed, NotFound) as error:
+            return _Refusal(error)
+
+    found = dashboard(request).gate.cached(key, page_or_refusal)
+    if isinstance(found, _Refusal):
+        raise found.error.with_traceback(None)
+    assert isinstance(found, CachedPage)
+    return found
+
+
 def cached_by_path(build: Builder) -> DataFor:
     """Data cached per store state under the URL path (path parameters included; config and token are fixed per app)."""
-    return lambda request: dashboard(request).gate.cached(request.url.path.removesuffix(".json"), lambda store: clean(build(request, store)))
+    return lambda request: _cached(request, request.url.path.removesuffix(".json"), build)
 
 
 def cached_as(key: Callable[[Request], str], build: Builder) -> DataFor:
     """Data cached per store state under ``key(request)``, for pages whose query string matters."""
-    return lambda request: dashboard(request).gate.cached(key(request), lambda store: clean(build(request, store)))
+    return lambda request: _cached(request, key(request), build)
+
+
+def warm_pages(app: FastAPI) -> None:
+    """Build every page without path parameters once, in registration order, as a first visitor
+    would (errors skipped: the visitor will see them). At a million messages the first build of
+    /threads/ripe or /expertise takes seconds; done here, visitors find them cached."""
+    for path, data_for in getattr(app.state, "warm_pages", []):
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"", "headers": [], "app": app,
+                 "scheme": "http", "server": ("127.0.0.1", 80), "root_path": "", "path_params": {}}  # fmt: skip
+        try:
+            data_for(Request(scope))
+        except Exception:  # noqa: S112 (a page that cannot be built now is built, or explained, on its first visit)
+            continue
 
 
 def read_now(request: Request, build: Callable[[Store], dict[str, Any]]) -> dict[str, Any]:
@@ -51,8 +131,3 @@ def read_now(request: Request, build: Callable[[Store], dict[str, Any]]) -> dict
     with dashboard(request).gate.reading() as store:
         data: dict[str, Any] = clean(build(store))
         return data
-
-
-def read_fresh(build: Builder) -> DataFor:
-    """Data read from the store on every request, never cached."""
-    return lambda request: read_now(request, lambda store: build(request, store))

@@ -8,14 +8,16 @@ dashboard viewer may not be entitled to them, so their pages answer "not found".
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
+from villagegreen.analyses.experts_questions import open_questions
 from villagegreen.analyses.framework import Window
 from villagegreen.analyses.health import Health
 from villagegreen.analyses.health_report import build_health_report
 from villagegreen.analyses.lifecycle import assess
 from villagegreen.analyses.lifecycle_threads import load_thread
-from villagegreen.analyses.results import latest_run, metric_values
+from villagegreen.analyses.results import latest_run, metric_values, space_names
 from villagegreen.errors import InputError
 from villagegreen.interfaces.web.figures import NotAnalysed, NotFound, figure, iso
 from villagegreen.store.database import Store
@@ -31,6 +33,7 @@ SPACE_FIGURES = (
     "top10_share",
 )
 CONVERSATIONS_SHOWN = 100
+UNANSWERED_SHOWN = 10  # as the health report's default
 MAX_INDENT = 8  # deeper replies are drawn at this depth; the tree stays readable on a phone
 
 
@@ -60,7 +63,9 @@ def spaces_data(store: Store) -> dict[str, Any]:
     return {"spaces": spaces, "columns": [figure(m, None) for m in SPACE_FIGURES]}
 
 
-def space_data(store: Store, space_id: str) -> dict[str, Any]:
+def space_data(store: Store, space_id: str, unanswered: Callable[[], dict[str, list[dict[str, Any]]]] | None = None) -> dict[str, Any]:
+    """One space's page. ``unanswered`` gives :func:`unanswered_by_space` (the dashboard passes
+    one cached for the store's state); without it, the health report finds them for this space."""
     found = store.con.execute(
         "SELECT sp.id, so.name, sp.name, sp.kind FROM spaces sp JOIN sources so ON so.id = sp.source_id WHERE sp.id = ? AND NOT sp.private", [space_id]
     ).fetchall()
@@ -68,9 +73,13 @@ def space_data(store: Store, space_id: str) -> dict[str, Any]:
         raise NotFound(f"no public space with id {space_id!r}")
     _, source, name, kind = found[0]
     try:
-        report = build_health_report(store, Window(Health.default_grain), space=space_id)
+        # The report's own search for open questions scans the whole store for one space (3 s at
+        # a million messages); the store-wide list, made once, answers every space.
+        report = build_health_report(store, Window(Health.default_grain), space=space_id, unanswered_limit=0 if unanswered else UNANSWERED_SHOWN)
     except InputError as error:
         raise NotAnalysed(str(error)) from None
+    if unanswered is not None:
+        report.unanswered = unanswered().get(space_id, [])
     return {
         "id": space_id,
         "source": source,
@@ -81,6 +90,22 @@ def space_data(store: Store, space_id: str) -> dict[str, Any]:
         "unanswered_questions": report.unanswered,
         "conversations": recent_conversations(store, space_id),
     }
+
+
+def unanswered_by_space(store: Store, limit: int = UNANSWERED_SHOWN) -> dict[str, list[dict[str, Any]]]:
+    """space id -> its ``limit`` newest open questions (a question nobody else replied to), in the
+    layout of the health report's ``unanswered``; one query for every space."""
+    names = space_names(store)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for q in sorted(open_questions(store), key=lambda q: (q.opened_at, q.conversation_id), reverse=True):
+        shown = found.setdefault(q.space_id, [])
+        if len(shown) < limit:
+            # As the health report: chat platforms have no titles, so the opening words stand in for one.
+            title = q.title or (q.text or "")[:80]
+            shown.append(
+                {"conversation_id": q.conversation_id, "space": names.get(q.space_id, q.space_id), "title": title, "opened_at": q.opened_at.isoformat()}
+            )
+    return found
 
 
 def recent_conversations(store: Store, space_id: str, limit: int = CONVERSATIONS_SHOWN) -> list[dict[str, Any]]:

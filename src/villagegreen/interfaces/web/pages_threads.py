@@ -1,10 +1,14 @@
 """Ripe for wrap-up: every public conversation's lifecycle state, suggested action and reason,
 grouped by state in the order a facilitator acts (see analyses/lifecycle_report.py).
 
-Computed without an embedder, so the page answers in well under a second and needs no model:
-the novelty and drift signals are absent, so ``split`` (which needs drift) stays empty here;
-``villagegreen threads ripe`` computes it. Conversations in private spaces are left out, as on
-every dashboard page.
+Computed without an embedder, so the page needs no model: the novelty and drift signals are
+absent, so ``split`` (which needs drift) stays empty here; ``villagegreen threads ripe``
+computes it. Conversations in private spaces are left out, as on every dashboard page.
+
+The states come from one grouped query over the dialogue acts stored by ``villagegreen acts``
+(analyses/lifecycle_signals.py: about 5 s cold on a million messages instead of 88 s). A store
+whose messages are not all labelled is assessed thread by thread with acts labelled on the fly
+(the same states, much slower), and the page says so and names the command.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from typing import Any
 
 from villagegreen.analyses.lifecycle import ACTIONS, State
 from villagegreen.analyses.lifecycle_report import ripeness
-from villagegreen.errors import InputError
+from villagegreen.analyses.lifecycle_signals import ThreadState, ripe_states
 from villagegreen.interfaces.web.figures import NotAnalysed, iso
 from villagegreen.store.database import Store
 
 # The order a facilitator acts in (as the report sorts): unanswered people first.
+ACTS_COMMAND = "villagegreen acts --db {db}"
 STATE_ORDER: tuple[State, ...] = ("nudge", "wrap_up", "split", "close", "keep_going")
 ROWS_PER_STATE = 200  # the JSON of `villagegreen threads ripe --json` has them all
 TITLE_CHARS = 80
@@ -26,13 +31,19 @@ TITLE_CHARS = 80
 def ripe_threads_data(store: Store) -> dict[str, Any]:
     """Groups ``{"state", "label", "action", "count", "not_shown", "threads": [...]}`` in
     :data:`STATE_ORDER`; each thread has ``id``, ``title``, ``space``, ``space_id``, ``reason``."""
-    try:
-        report = ripeness(store, embedder=None)
-    except InputError as error:  # no messages yet
-        raise NotAnalysed(str(error)) from None
+    ((as_of,),) = store.con.execute("SELECT max(sent_at) FROM messages").fetchall()
+    if as_of is None:
+        raise NotAnalysed("the store has no messages; import some first (villagegreen import PATH)")
+    states = ripe_states(store, as_of)
+    notes = []
+    if states is None:  # some messages lack a stored act: label them here, as `threads ripe` does
+        report = ripeness(store, as_of=as_of, embedder=None)
+        states = [ThreadState(r.conversation_id, r.title, r.space, r.state, r.reason, int(r.signal("messages") or 0)) for r in report.threads]
+        command = ACTS_COMMAND.format(db=store.path)
+        notes.append(f"some messages have no stored dialogue act, so this page labelled them while it was built; `{command}` stores them and makes it fast")
     public = _public_conversations(store)
     rows: dict[str, list[dict[str, Any]]] = {state: [] for state in STATE_ORDER}
-    for r in report.threads:
+    for r in states:
         if r.conversation_id not in public:
             continue
         space_id, fallback_title = public[r.conversation_id]
@@ -47,10 +58,11 @@ def ripe_threads_data(store: Store) -> dict[str, Any]:
         for state in STATE_ORDER
     ]  # fmt: skip
     return {
-        "as_of": iso(report.as_of),
+        "as_of": iso(as_of),
         "conversations": sum(g["count"] for g in groups),
         "counts": {g["state"]: g["count"] for g in groups},
         "groups": groups,
+        "notes": notes,
         "not_yet": ["novelty and drift (they need embeddings: `villagegreen threads ripe` computes them, and with them split)"],
     }
 

@@ -7,6 +7,9 @@ disagree. The only state-changing route is the merge decision, which needs a CSR
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
@@ -16,10 +19,16 @@ from villagegreen.interfaces.web.page_routes import add_page, cached_by_path
 from villagegreen.interfaces.web.pages_overview import overview_data
 from villagegreen.interfaces.web.pages_people import decide_merge, people_data
 from villagegreen.interfaces.web.pages_settings import settings_data
-from villagegreen.interfaces.web.pages_spaces import conversation_data, space_data, spaces_data
+from villagegreen.interfaces.web.pages_spaces import conversation_data, space_data, spaces_data, unanswered_by_space
 from villagegreen.interfaces.web.pages_threads import ripe_threads_data
 from villagegreen.interfaces.web.routes_editorial import register_editorial_routes
 from villagegreen.interfaces.web.routes_insights import register_insight_routes
+from villagegreen.store.database import Store
+
+
+def _unanswered_by_space(request: Request, store: Store) -> Callable[[], dict[str, list[dict[str, Any]]]]:
+    """Every space's open questions, found once per store state for all the space pages."""
+    return lambda: dashboard(request).gate.cached("spaces:unanswered", unanswered_by_space, store=store)
 
 
 def register_routes(app: FastAPI) -> None:
@@ -32,7 +41,7 @@ def register_routes(app: FastAPI) -> None:
         "/spaces/{space_id}",
         "space.html",
         "spaces",
-        cached_by_path(lambda r, store: space_data(store, r.path_params["space_id"])),
+        cached_by_path(lambda r, store: space_data(store, r.path_params["space_id"], unanswered=_unanswered_by_space(r, store))),
         "One space: health and conversations",
     )
     add_page(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,7 +82,8 @@ class StoreGate:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = _ReadersWriterLock()
-        self._cache: dict[tuple[str, tuple[int, ...]], Any] = {}
+        self._cache: OrderedDict[tuple[str, tuple[int, ...]], Any] = OrderedDict()
+        self._generation = 0  # writes made through this gate: a change seen at once, whatever the clock
         self._cache_lock = threading.Lock()
         self._building: dict[tuple[str, tuple[int, ...]], threading.Lock] = {}
         self._memory_limit = os.environ.get("VILLAGEGREEN_DASHBOARD_MEMORY", self.MEMORY_LIMIT).strip()
@@ -90,8 +92,10 @@ class StoreGate:
 
     def fingerprint(self) -> tuple[int, ...]:
         """Size and modification time of the store and its write-ahead log: any committed write
-        (an import, an analysis, a merge) changes one of them."""
-        parts: list[int] = []
+        (an import, an analysis, a merge) changes one of them. The count of this gate's own
+        writes comes first, so a page reflects a decision made here even when the file system's
+        clock has not moved since the previous one."""
+        parts: list[int] = [self._generation]
         for file in (self.path, self.path.with_name(self.path.name + ".wal")):
             try:
                 stat = file.stat()
@@ -101,12 +105,15 @@ class StoreGate:
                 parts.extend((stat.st_size, stat.st_mtime_ns))
         return tuple(parts)
 
-    def cached(self, key: str, build: Callable[[Store], Any]) -> Any:
+    def cached(self, key: str, build: Callable[[Store], Any], *, store: Store | None = None) -> Any:
         """``build(store)`` on a read-only store, or its result from the last call with the same
-        key on an unchanged store. Errors are not cached."""
+        key on an unchanged store. Errors are not cached. A build may pass its own open ``store``
+        to get a part shared by several pages (opening a second one could wait on a writer that
+        waits for the first)."""
         entry = (key, self.fingerprint())
         with self._cache_lock:
             if entry in self._cache:
+                self._cache.move_to_end(entry)
                 return self._cache[entry]
             flight = self._building.setdefault(entry, threading.Lock())
         with flight:
@@ -114,15 +121,18 @@ class StoreGate:
                 if entry in self._cache:  # built by the request we waited for
                     return self._cache[entry]
             try:
-                with self.reading() as store:
+                if store is not None:
                     value = build(store)
+                else:
+                    with self.reading() as opened:
+                        value = build(opened)
             except BaseException:
                 with self._cache_lock:
                     self._building.pop(entry, None)  # errors are not cached: the next request tries again
                 raise
             with self._cache_lock:
-                if len(self._cache) >= self.CACHE_SIZE:
-                    self._cache.clear()
+                while len(self._cache) >= self.CACHE_SIZE:  # least recently used first: stale states, odd queries
+                    self._cache.popitem(last=False)
                 self._cache[entry] = value
                 self._building.pop(entry, None)
         return value
@@ -135,5 +145,10 @@ class StoreGate:
 
     @contextmanager
     def writing(self) -> Iterator[Store]:
-        with self._lock.exclusive(), Store.open(self.path) as store:
-            yield store
+        with self._lock.exclusive():
+            try:
+                with Store.open(self.path) as store:
+                    yield store
+            finally:
+                with self._cache_lock:
+                    self._generation += 1
