@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -102,3 +103,29 @@ def test_a_second_run_embeds_nothing_and_only_changed_text_is_redone(tmp_path: P
         vectors = load_vectors(store, "counting")
         (edited,) = [mid for (mid,) in store.con.execute("SELECT id FROM messages WHERE native_id = '7'").fetchall()]
         assert np.allclose(vectors[edited], embedder.encode(["an edited message"])[0], atol=1e-6)
+
+
+def test_small_batches_and_transactions_store_every_vector_of_the_static_model(
+    tmp_path: Path, embedder: StaticEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from villagegreen.analyses import embedding_store
+
+    monkeypatch.setattr(embedding_store, "BATCH", 4)
+    monkeypatch.setattr(embedding_store, "COMMIT_ROWS", 8)
+    items = messages(30)
+    items[5]["text"] = items[6]["text"]  # duplicates are embedded (and stored) once per message
+    path = tmp_path / "c.jsonlist"
+    path.write_text(json.dumps(items))
+    progress: list[tuple[int, int]] = []
+    with Store.open(tmp_path / "s.duckdb") as store:
+        import_path(store, path, connector_class=JsonListConnector)
+        report = embed_messages(store, embedder, on_progress=lambda done, total: progress.append((done, total)))
+        texts = dict(store.con.execute("SELECT id, text FROM messages").fetchall())
+        vectors = load_vectors(store, embedder.model)
+        hashes = dict(store.con.execute("SELECT message_id, text_hash FROM embeddings").fetchall())
+    assert report.embedded == len(texts) == len(vectors) == 30
+    assert len(progress) >= 4 and progress[-1] == (30, 30) and [done for done, _ in progress] == sorted(done for done, _ in progress)
+    ids = sorted(texts)
+    expected = embedder.encode([texts[i] for i in ids])
+    assert np.allclose(np.stack([vectors[i] for i in ids]), expected, atol=1e-6)
+    assert all(hashes[i] == hashlib.md5(texts[i].encode()).hexdigest() for i in ids)

@@ -25,7 +25,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
+from villagegreen.analyses.embeddings_tokens import TokenBagger
 from villagegreen.errors import ConfigError
 
 Vectors = npt.NDArray[np.float32]
@@ -75,11 +77,14 @@ class StaticEmbedder:
         except (OSError, ValueError, KeyError) as error:
             raise ConfigError(f"{folder}: not a usable static embedding model ({error}); rebuild it with scripts/build_static_model.py") from None
         self._embeddings = tensors["embeddings"].astype(np.float32)
-        weights = tensors.get("weights")
-        self._weights = weights.astype(np.float32) if weights is not None else None
-        # A vocabulary-quantised model maps token ids to shared rows.
+        # One row per token id, weights and mapping applied once here rather than per text: a
+        # vocabulary-quantised model maps token ids to shared rows, a weighted one scales them.
         mapping = tensors.get("mapping")
-        self._mapping = mapping.astype(np.int64) if mapping is not None else None
+        token_vectors = self._embeddings[mapping.astype(np.int64)] if mapping is not None else self._embeddings
+        weights = tensors.get("weights")
+        if weights is not None:
+            token_vectors = token_vectors * weights.astype(np.float32)[:, None]
+        self._token_vectors: Vectors = np.ascontiguousarray(token_vectors, dtype=np.float32)
         self._normalize = bool(config.get("normalize", True))
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
@@ -88,6 +93,10 @@ class StaticEmbedder:
         self._unk_id = self._tokenizer.token_to_id(unk) if unk else None
         meta = json.loads((folder / "villagegreen.json").read_text(encoding="utf-8")) if (folder / "villagegreen.json").exists() else {}
         self._version = str(meta.get("version", f"{len(self._embeddings)}x{self._embeddings.shape[1]}"))
+        vocab_size = max(len(self._token_vectors), self._tokenizer.get_vocab_size(with_added_tokens=True))
+        if vocab_size > len(self._token_vectors):
+            raise ConfigError(f"{folder}: the tokenizer has {vocab_size} tokens but the model only {len(self._token_vectors)} rows; rebuild it")
+        self._bagger = TokenBagger(self._tokenizer, vocab_size=vocab_size, unk_id=self._unk_id, max_tokens=MAX_TOKENS)
 
     @property
     def model(self) -> str:
@@ -101,26 +110,15 @@ class StaticEmbedder:
     def dim(self) -> int:
         return int(self._embeddings.shape[1])
 
-    def encode(self, texts: Sequence[str]) -> Vectors:
-        if not texts:
+    def encode(self, texts: Sequence[str] | pa.Array) -> Vectors:
+        """Unit rows for ``texts`` (a list of str, or an Arrow string array straight from the store)."""
+        if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
-        rows = [np.asarray(encoding.ids[:MAX_TOKENS], dtype=np.int64) for encoding in encodings]
-        if self._unk_id is not None:
-            rows = [ids[ids != self._unk_id] for ids in rows]
-        lengths = np.fromiter((ids.size for ids in rows), dtype=np.int64, count=len(rows))
-        out = np.zeros((len(rows), self.dim), dtype=np.float32)
-        if lengths.sum() == 0:
-            return out
-        ids = np.concatenate(rows)
-        vectors = self._embeddings[self._mapping[ids] if self._mapping is not None else ids]
-        if self._weights is not None:
-            vectors = vectors * self._weights[ids][:, None]
-        # One gather and one segmented sum for the whole batch: a Python loop per text costs
-        # more than the arithmetic itself.
-        present = lengths > 0
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[present]
-        out[present] = np.add.reduceat(vectors, starts, axis=0) / lengths[present, None]
+        bags = self._bagger.bags(texts)
+        # A sparse (texts × vocabulary) count matrix times the token vectors: one pass in C over
+        # the tokens, instead of gathering a (tokens × dim) array and summing its segments.
+        sums = np.asarray(bags.counts @ self._token_vectors, dtype=np.float32)
+        out = sums / np.maximum(bags.kept, 1).astype(np.float32)[:, None]
         return _unit_rows(out) if self._normalize else out
 
 
