@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 import ibis
 
 from villagegreen.analyses.framework import Analysis, Grain, Inputs, Metric
-from villagegreen.analyses.inputs import contributions, float_literal, long_rows, people, period_of, union_all, with_parent_person
+from villagegreen.analyses.inputs import contributions_with_parents, float_literal, long_rows, people, period_of, union_all
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -76,7 +76,9 @@ class TimeAndEnergy(Analysis):
 
     def compute(self, inputs: Inputs) -> ir.Table:
         grain = inputs.window.grain
-        messages = with_parent_person(contributions(inputs).filter(lambda t: t.person_id.notnull()))
+        # Same as with_parent_person on the rows with a person: a parent without one leaves
+        # parent_person NULL either way.
+        messages = contributions_with_parents(inputs).filter(lambda t: t.person_id.notnull())
         messages = messages.mutate(period=period_of(messages.sent_at, grain))
         written = self._written(messages)
         received = self._replies_received(messages)

@@ -105,6 +105,9 @@ class MessageView:
     parent_is_root: bool = False
     root_act: Act | None = None
     kind: str = "message"
+    # False where a scan of the whole text in SQL found none of the lexicons ``PRESCANNED``;
+    # None: no scan. Only used where it is exact (see ``_lexicon``).
+    lexicons_possible: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,8 @@ class ActLabel:
 
 def own_text(text: str) -> str:
     """The message without quoted lines ("> ..."): quoting repeats somebody else's words."""
-    return _QUOTE_LINE.sub("", text).strip()
+    # Most messages quote nothing: the regex only runs where a quote marker can be.
+    return (_QUOTE_LINE.sub("", text) if ">" in text else text).strip()
 
 
 def label_message(view: MessageView, *, use_platform_kind: bool = True) -> ActLabel:
@@ -141,22 +145,22 @@ def label_message(view: MessageView, *, use_platform_kind: bool = True) -> ActLa
     solved = view.root_act == "question" and view.by_root_author and words >= ANSWER_MIN_WORDS
     if solved and (match := _SELF_SOLVED.search(head)) is not None:
         return ActLabel("answer", 0.6, "asker_own_solution", match.group(0))
-    if words <= APPRECIATION_MAX_WORDS and (match := _THANKS.search(head)) is not None:
+    if words <= APPRECIATION_MAX_WORDS and (match := _lexicon("thanks", head, text, view)) is not None:
         return ActLabel("appreciation", 0.8 if words <= 12 else 0.6, "short_thanks", match.group(0))
     # Disagreeing with the question itself is usually part of answering it: answer first. In a
     # question thread, a reply to the asker's follow-up still works on the asker's problem.
     answering = view.parent_act == "question" or (view.root_act == "question" and view.replies_to_asker)
     if answering and not view.by_root_author and words >= ANSWER_MIN_WORDS and not _mostly_question(text, words):
-        evidence = "code or link" if _CODE_OR_LINK.search(head) else f"{words} words"
+        evidence = "code or link" if _has_code_or_link(head) else f"{words} words"
         return ActLabel("answer", 0.8 if words >= 3 * ANSWER_MIN_WORDS else 0.6, "reply_to_question", evidence)
     helper_in_question_thread = view.root_act == "question" and not view.by_root_author and words >= ANSWER_MIN_WORDS
-    if helper_in_question_thread and "?" not in text and (match := _CODE.search(head)) is not None:
+    if helper_in_question_thread and "?" not in text and (match := _code(head)) is not None:
         return ActLabel("answer", 0.5, "code_in_question_thread", match.group(0)[:40])
-    if (match := _FACILITATION.search(head)) is not None:
+    if (match := _lexicon("facilitation", head, text, view)) is not None:
         return ActLabel("facilitation", 0.7, "facilitation_phrase", match.group(0))
-    if not view.replies_to_own and ((match := _CHALLENGE.search(head)) or (match := _CHALLENGE_OPENING.search(head))):
+    if not view.replies_to_own and ((match := _lexicon("challenge", head, text, view)) or (match := _CHALLENGE_OPENING.search(head))):
         return ActLabel("challenge", 0.6, "disagreement_marker", match.group(0).strip())
-    if words <= SOCIAL_MAX_WORDS and "?" not in text and not _CODE_OR_LINK.search(head):
+    if words <= SOCIAL_MAX_WORDS and "?" not in text and not _has_code_or_link(head):
         if (match := _SOCIAL.match(head)) is not None and not _greeting_before_more(head, match):
             return ActLabel("social", 0.6, "greeting_or_chatter", match.group(0).strip())
         if (match := _PRAISE.match(head)) is not None:
@@ -186,9 +190,37 @@ def _root_label(view: MessageView, text: str, words: int) -> ActLabel:
         return ActLabel("question", 0.7, "root_asks", _question_evidence(text))
     if words <= SOCIAL_MAX_WORDS and (match := _SOCIAL.match(head)) is not None:
         return ActLabel("social", 0.6, "root_greeting", match.group(0).strip())
-    if (match := _FACILITATION.search(head)) is not None:
+    if (match := _lexicon("facilitation", head, text, view)) is not None:
         return ActLabel("facilitation", 0.6, "root_facilitation_phrase", match.group(0))
     return ActLabel("elaboration", 0.4, "root_statement", f"{words} words, no question")
+
+
+# The three lexicons searched anywhere in a reply's head: most of the labeller's time. The store
+# scans all texts for any of them at once in SQL first (acts_store.py; RE2 over the lower-cased
+# text), and ``_lexicon`` skips the Python search where that scan found nothing and could not
+# have missed a match: an ASCII text (RE2's and Python's \b, \w and lower case agree there)
+# short enough that the head is the whole own text (quoted lines are only removed, and no
+# pattern spans a line, so a match in the own text is a match in the whole text).
+PRESCANNED: dict[str, re.Pattern[str]] = {"thanks": _THANKS, "challenge": _CHALLENGE, "facilitation": _FACILITATION}
+
+
+def _lexicon(name: str, head: str, text: str, view: MessageView) -> re.Match[str] | None:
+    if view.lexicons_possible is False and len(text) <= _HEAD_CHARS and view.text.isascii():
+        return None
+    return PRESCANNED[name].search(head)
+
+
+# Every alternative of _CODE and _CODE_OR_LINK contains one of these: a text without any cannot
+# match, and checking for them is a fraction of the regex's cost on ordinary prose.
+_CODE_MARKERS = ("`", "()", "::")
+
+
+def _code(head: str) -> re.Match[str] | None:
+    return _CODE.search(head) if any(marker in head for marker in _CODE_MARKERS) else None
+
+
+def _has_code_or_link(head: str) -> bool:
+    return ("://" in head or any(marker in head for marker in _CODE_MARKERS)) and _CODE_OR_LINK.search(head) is not None
 
 
 def _greeting_before_more(head: str, match: re.Match[str]) -> bool:
@@ -199,9 +231,11 @@ def _greeting_before_more(head: str, match: re.Match[str]) -> bool:
 def _asks(text: str, words: int) -> bool:
     if "?" in text:
         return True
+    if words > 25:
+        return False
     # "Hello, how do you ..." asks as much as "How do you ...".
     opening = _GREETING.sub("", text.lower(), count=1)
-    return words <= 25 and _QUESTION_OPENING.match(opening) is not None
+    return _QUESTION_OPENING.match(opening) is not None
 
 
 def _mostly_question(text: str, words: int) -> bool:

@@ -6,7 +6,10 @@ result goes to its own table, one row per message with the rule and evidence, ra
 ``analysis_results``: it is a label, not a number per period, and the roles analysis joins it.
 
 A run relabels only messages without a label of the current ``ACTS_VERSION`` (``force``
-relabels all), so re-running after an import is cheap.
+relabels all), so re-running after an import is cheap: with nothing to label it is one count in
+SQL. Labels are written in batches of ``WRITE_BATCH``. The query also scans every text for the
+lexicons in SQL (RE2), which lets the labeller skip most of its regular expressions, exactly
+(see acts._lexicon). Measured on a 100k-message synthetic Slack store: 5.7 CPU-s instead of 7.4-8.6.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from villagegreen.analyses.acts import ACTS_VERSION, Act, ActLabel, MessageView, label_message
+from villagegreen.analyses.acts import ACTS_VERSION, PRESCANNED, Act, ActLabel, MessageView, label_message
 from villagegreen.analyses.inputs import NON_CONTRIBUTION_KINDS
 from villagegreen.store.database import Store
 
@@ -27,13 +30,25 @@ from villagegreen.store.database import Store
 # and the parent's author (to tell the asker's follow-ups from others' replies).
 _MESSAGES_SQL = f"""
 SELECT m.id, m.conversation_id, m.reply_to_id, m.text, m.kind, m.author_id,
-       root.author_id AS root_author, coalesce(c.title, '') AS title, parent.author_id AS parent_author
+       root.author_id AS root_author, coalesce(c.title, '') AS title, parent.author_id AS parent_author,
+       coalesce(regexp_matches(lower(m.text), ?), true) AS lexicons_possible
 FROM messages m
 LEFT JOIN messages root ON root.id = m.conversation_id
 LEFT JOIN messages parent ON parent.id = m.reply_to_id
 LEFT JOIN conversations c ON c.id = m.conversation_id
 WHERE m.kind NOT IN ({", ".join(f"'{kind}'" for kind in NON_CONTRIBUTION_KINDS)})
 ORDER BY m.conversation_id, m.sent_at, m.id
+"""
+# Labels are written this many at a time: memory stays flat however large the store (a run cut
+# short keeps what it wrote, and the next run labels only the rest).
+WRITE_BATCH = 100_000
+_COLUMNS = ("message_id", "act", "confidence", "rule", "evidence")
+# Member messages without a label of the current version, and those with one.
+_MISSING_SQL = f"""
+SELECT count(*) FILTER (WHERE a.message_id IS NULL), count(a.message_id)
+FROM messages m
+LEFT JOIN (SELECT DISTINCT message_id FROM message_acts WHERE acts_version = ?) a ON a.message_id = m.id
+WHERE m.kind NOT IN ({", ".join(f"'{kind}'" for kind in NON_CONTRIBUTION_KINDS)})
 """
 
 
@@ -61,11 +76,20 @@ class ActsReport:
                 "rules": self.rules, "seconds": round(self.seconds, 3)}  # fmt: skip
 
 
+# The lexicons as one RE2 expression, for the scan in SQL (one pass: a third of three).
+_PRESCAN_PARAMETERS = ["|".join(f"(?:{pattern.pattern})" for pattern in PRESCANNED.values())]
+
+
 def label_rows(rows: Iterable[tuple[Any, ...]], *, use_platform_kind: bool = True) -> Iterator[LabelledMessage]:
-    """Labels rows shaped like ``_MESSAGES_SQL`` (grouped by conversation, in time order)."""
+    """Labels rows shaped like ``_MESSAGES_SQL`` (grouped by conversation, in time order).
+
+    Rows may stop after ``parent_author``; the lexicon scan's flag follows it when present.
+    """
     acts: dict[str, Act] = {}
     current = None
-    for message_id, conversation_id, reply_to_id, text, kind, author, root_author, title, parent_author in rows:
+    for row in rows:
+        message_id, conversation_id, reply_to_id, text, kind, author, root_author, title, parent_author = row[:9]
+        lexicons_possible = row[9] if len(row) > 9 else None
         if conversation_id != current:
             acts.clear()  # parents are always in the same conversation
             current = conversation_id
@@ -82,6 +106,7 @@ def label_rows(rows: Iterable[tuple[Any, ...]], *, use_platform_kind: bool = Tru
             parent_is_root=parent == conversation_id,
             root_act=acts.get(conversation_id),
             kind=kind,
+            lexicons_possible=lexicons_possible,
         )
         label = label_message(view, use_platform_kind=use_platform_kind)
         acts[message_id] = label.act
@@ -90,22 +115,30 @@ def label_rows(rows: Iterable[tuple[Any, ...]], *, use_platform_kind: bool = Tru
 
 def labelled_messages(store: Store, *, use_platform_kind: bool = True) -> Iterator[LabelledMessage]:
     """Every member message of the store with its act, without writing anything."""
-    cursor = store.con.execute(_MESSAGES_SQL)
-    while batch := cursor.fetchmany(10_000):
-        yield from label_rows(batch, use_platform_kind=use_platform_kind)
+    # A connection of its own: label_store writes batches on the store's while this one reads,
+    # and a query on a connection ends the result still being read there.
+    reader = store.con.cursor()
+    try:
+        cursor = reader.execute(_MESSAGES_SQL, _PRESCAN_PARAMETERS)
+        while batch := cursor.fetchmany(10_000):
+            yield from label_rows(batch, use_platform_kind=use_platform_kind)
+    finally:
+        reader.close()
 
 
 def label_store(store: Store, *, force: bool = False) -> ActsReport:
     """Writes ``message_acts`` for messages that lack a current label; returns counts."""
     started = time.perf_counter()
     report = ActsReport()
+    if not force:
+        # One anti-join answers "anything to do?": `analyze` asks it on every run of roles.
+        ((missing, labelled),) = store.con.execute(_MISSING_SQL, [ACTS_VERSION]).fetchall()
+        if not missing:
+            report.kept = labelled
+            report.seconds = time.perf_counter() - started
+            return report
     current = set() if force else {row[0] for row in store.con.execute("SELECT message_id FROM message_acts WHERE acts_version = ?", [ACTS_VERSION]).fetchall()}
-    ((eligible,),) = store.con.execute(f"SELECT count(*) FROM ({_MESSAGES_SQL})").fetchall()
-    if current and eligible <= len(current):
-        report.kept = len(current)
-        report.seconds = time.perf_counter() - started
-        return report
-    columns: dict[str, list[Any]] = {name: [] for name in ("message_id", "act", "confidence", "rule", "evidence")}
+    columns: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
     for item in labelled_messages(store):
         if item.message_id in current:
             report.kept += 1
@@ -115,9 +148,13 @@ def label_store(store: Store, *, force: bool = False) -> ActsReport:
             columns[name].append(value)
         report.acts[label.act] = report.acts.get(label.act, 0) + 1
         report.rules[label.rule] = report.rules.get(label.rule, 0) + 1
-    report.labelled = len(columns["message_id"])
-    if report.labelled:
+        if len(columns["message_id"]) == WRITE_BATCH:
+            _write(store, pa.table(columns))
+            report.labelled += WRITE_BATCH
+            columns = {name: [] for name in _COLUMNS}
+    if columns["message_id"]:
         _write(store, pa.table(columns))
+        report.labelled += len(columns["message_id"])
     report.seconds = time.perf_counter() - started
     return report
 
@@ -127,7 +164,11 @@ def _write(store: Store, labels: pa.Table) -> None:
     with store.transaction():
         con.register("_vg_acts", labels)
         try:
-            con.execute("DELETE FROM message_acts WHERE message_id IN (SELECT message_id FROM _vg_acts)")
+            # Deleting from the indexed table costs seconds per 100k rows even when none match (a
+            # first run, or new messages): count first, which is a plain join.
+            ((existing,),) = con.execute("SELECT count(*) FROM message_acts WHERE message_id IN (SELECT message_id FROM _vg_acts)").fetchall()
+            if existing:
+                con.execute("DELETE FROM message_acts WHERE message_id IN (SELECT message_id FROM _vg_acts)")
             con.execute(
                 "INSERT INTO message_acts SELECT message_id, act, confidence, rule, evidence, ?, ? FROM _vg_acts",
                 [ACTS_VERSION, datetime.now(UTC)],

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 import ibis
 
 from villagegreen.analyses.framework import Inputs
-from villagegreen.analyses.inputs import contributions, json_int
+from villagegreen.analyses.inputs import contributions, json_int, shared_key
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+CONVERSATION_FACTS = "conversation_facts"
 # A root is a question when the platform says so (Stack Exchange), when its title or text has a
 # question mark, or when it opens with an interrogative or a request for help.
 QUESTION_PATTERN = (
@@ -33,7 +34,7 @@ def is_facilitator(person: ir.StringValue, facilitators: frozenset[str]) -> ir.B
 
 
 def conversation_facts(inputs: Inputs) -> ir.Table:
-    """Per conversation opened in the window.
+    """Per conversation opened in the window (computed once per run when the runner shares intermediates).
 
     Columns: conversation_id, space_id, opener, opener_is_facilitator, opened_at,
     is_question, first_other_at (first message by someone other than the opener),
@@ -41,6 +42,10 @@ def conversation_facts(inputs: Inputs) -> ir.Table:
     facilitator_messages, top_author_share, last_is_facilitator, readers (platform
     read count where known, else NULL).
     """
+    return inputs.shared.get(shared_key(CONVERSATION_FACTS, inputs), lambda: _conversation_facts(inputs))
+
+
+def _conversation_facts(inputs: Inputs) -> ir.Table:
     window_messages = contributions(inputs)
     everything = contributions(inputs, windowed=False)
     roots = window_messages.filter(window_messages.is_root)

@@ -14,6 +14,7 @@ an analysis does them in ``findings``, in Python, on already-aggregated rows tha
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -83,6 +84,37 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class Shared:
+    """Intermediate tables (member messages, conversation facts) computed once per run.
+
+    With ``materialise`` off (the default, and what tests and the Spark parity check use) every
+    request rebuilds the expression, so each query is self-contained. The runner turns it on for
+    DuckDB: the first request stores the table as a temporary table (ibis ``cache``) and later
+    analyses and grains read that, instead of re-splitting a million texts into words each time.
+    Keys must name everything the table depends on (see inputs.shared_key).
+    """
+
+    materialise: bool = False
+    tables: dict[str, ir.Table] = field(default_factory=dict)
+
+    def get(self, key: str, build: Callable[[], ir.Table]) -> ir.Table:
+        if not self.materialise:
+            return build()
+        if key not in self.tables:
+            self.tables[key] = build().cache()
+        return self.tables[key]
+
+    def release(self) -> None:
+        """Drops the temporary tables (they would otherwise live until garbage collection)."""
+        from ibis.expr.types import CachedTable
+
+        for table in self.tables.values():
+            if isinstance(table, CachedTable):
+                table.release()
+        self.tables.clear()
+
+
 @dataclass(frozen=True, slots=True)
 class Inputs:
     """What an analysis reads: ibis tables over the canonical model, already windowed."""
@@ -92,6 +124,8 @@ class Inputs:
     # person ids of the declared facilitators (see villagegreen.config); may be empty.
     facilitators: frozenset[str]
     include_private: bool = False
+    # Intermediates shared by the analyses and grains of one run (see Shared).
+    shared: Shared = field(default_factory=Shared)
 
 
 class Analysis(ABC):

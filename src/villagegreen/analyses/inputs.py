@@ -28,6 +28,8 @@ CANONICAL_TABLES = ("messages", "identities", "spaces", "conversations", "reacti
 ANALYSIS_TABLES = (*CANONICAL_TABLES, "message_acts")
 
 _GRAIN_UNITS = {"week": "W", "month": "M"}
+# Names of the intermediates the runner shares between analyses (see shared_key).
+CONTRIBUTIONS = "contributions"
 
 
 def period_of(timestamp: ir.TimestampValue, grain: Grain) -> ir.TimestampValue:
@@ -69,12 +71,30 @@ def people(inputs: Inputs) -> ir.Table:
     return identities.filter(~identities.is_bot).select(identity_id=identities.id, person_id=identities.person_id)
 
 
+def shared_key(name: str, inputs: Inputs) -> str:
+    """The key of a shared intermediate in ``Inputs.shared``: its name and everything but the grain it depends on."""
+    window = inputs.window
+    return f"{name}|{window.since}|{window.until}|{inputs.include_private}|{','.join(sorted(inputs.facilitators))}"
+
+
 def contributions(inputs: Inputs, *, windowed: bool = True) -> ir.Table:
     """One row per member message: ids, person, time, words, and whether it opens its conversation.
 
     ``windowed=False`` keeps messages before the window, for measures that look back
     (returning members, lost regulars); messages after the window's end never count.
+    The runner materialises the unwindowed rows once per run (``Inputs.shared``): counting
+    words splits every text, which at a million messages cost seconds each time it was redone.
     """
+    shared = inputs.shared.materialise
+    history = _shared_history(inputs).drop("parent_person", "parent_sent_at") if shared else contribution_history(inputs)
+    since = inputs.window.since
+    if windowed and since is not None:
+        history = history.filter(history.sent_at >= since)
+    return history
+
+
+def contribution_history(inputs: Inputs) -> ir.Table:
+    """The contributions up to the window's end, before as well as inside the window."""
     messages = inputs.tables["messages"]
     spaces = inputs.tables["spaces"]
     identities = inputs.tables["identities"]
@@ -84,11 +104,8 @@ def contributions(inputs: Inputs, *, windowed: bool = True) -> ir.Table:
     keep = ~joined.kind.isin(NON_CONTRIBUTION_KINDS) & ~joined.is_bot.fill_null(False)
     if not inputs.include_private:
         keep &= ~joined.private
-    window = inputs.window
-    if window.until is not None:
-        keep &= joined.sent_at < window.until
-    if windowed and window.since is not None:
-        keep &= joined.sent_at >= window.since
+    if inputs.window.until is not None:
+        keep &= joined.sent_at < inputs.window.until
     selected = joined.filter(keep)
     return selected.select(
         id=selected.id,
@@ -103,6 +120,34 @@ def contributions(inputs: Inputs, *, windowed: bool = True) -> ir.Table:
         words=word_count(selected.text),
         is_root=selected.id == selected.conversation_id,
     )
+
+
+def contributions_with_parents(inputs: Inputs) -> ir.Table:
+    """The windowed contributions plus ``parent_person``, as :func:`with_parent_person` adds it.
+
+    A parent counts only if it is itself a contribution in the window: shared rows carry the
+    parent's time, so a parent from before the window is blanked exactly as a join on the
+    windowed rows would leave it unmatched.
+    """
+    if not inputs.shared.materialise:
+        return with_parent_person(contributions(inputs))
+    history = _shared_history(inputs)
+    since = inputs.window.since
+    if since is not None:
+        history = history.filter(history.sent_at >= since)
+        history = history.mutate(parent_person=ibis.ifelse(history.parent_sent_at >= since, history.parent_person, ibis.null("string")))
+    return history.drop("parent_sent_at")
+
+
+def _shared_history(inputs: Inputs) -> ir.Table:
+    """contribution_history plus each parent's person and time: one self-join per run, not per query."""
+
+    def build() -> ir.Table:
+        history = contribution_history(inputs)
+        parents = history.select(parent_key=history.id, parent_person=history.person_id, parent_sent_at=history.sent_at)
+        return history.left_join(parents, history.reply_to_id == parents.parent_key).drop("parent_key")
+
+    return inputs.shared.get(shared_key(CONTRIBUTIONS, inputs), build)
 
 
 def with_parent_person(messages: ir.Table) -> ir.Table:

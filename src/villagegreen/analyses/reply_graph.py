@@ -23,14 +23,14 @@ import ibis
 import ibis.expr.types as ir
 
 from villagegreen.analyses.framework import Inputs
-from villagegreen.analyses.inputs import contributions, float_literal, period_of, with_parent_person
+from villagegreen.analyses.inputs import contributions_with_parents, float_literal, period_of
 
 _KEYS = ("pkey", "period", "scope_kind", "scope_id")
 
 
 def reply_edges(inputs: Inputs) -> ir.Table:
     """Distinct directed edges per scope and period; ``pkey`` is the period as a join key ("all" for the whole window)."""
-    messages = with_parent_person(contributions(inputs))
+    messages = contributions_with_parents(inputs)
     replies = messages.filter(messages.person_id.notnull() & messages.parent_person.notnull() & (messages.person_id != messages.parent_person))
     period = period_of(replies.sent_at, inputs.window.grain)
     pairs = replies.select(

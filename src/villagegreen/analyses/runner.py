@@ -19,10 +19,10 @@ import pyarrow as pa
 
 from villagegreen.analyses.activity import TimeAndEnergy
 from villagegreen.analyses.acts_store import label_store
-from villagegreen.analyses.engines import duckdb_tables, engine_tables
+from villagegreen.analyses.engines import duckdb_tables, engine_tables, lean_runtime
 from villagegreen.analyses.facilitation import Facilitation
 from villagegreen.analyses.facilitators import FacilitatorResolution, resolve_facilitators
-from villagegreen.analyses.framework import RESULT_COLUMNS, Analysis, Finding, Grain, Inputs, Window
+from villagegreen.analyses.framework import RESULT_COLUMNS, Analysis, Finding, Grain, Inputs, Shared, Window
 from villagegreen.analyses.health import Health
 from villagegreen.analyses.roles import Roles
 from villagegreen.config import Config
@@ -117,15 +117,21 @@ def run_analyses(
     if any(analysis.name == Roles.name for analysis in selected):
         # Roles read the dialogue acts; labelling is incremental (only unlabelled messages).
         label_store(store)
-    with engine_tables(store, engine, spark_master=spark_master) as tables:
-        for analysis_class in selected:
-            analysis = analysis_class()
-            grains: tuple[Grain, ...] = (analysis.default_grain, "all")
-            for grain in grains:
-                if on_progress:
-                    on_progress(f"{analysis.name} ({grain}) on {engine}")
-                inputs = Inputs(tables, Window(grain, since, until), resolution.person_ids, include_private)
-                report.runs.append(run_one(store, analysis, inputs))
+    # On DuckDB, intermediates every analysis needs (member messages with word counts,
+    # conversation facts) become temporary tables once per run instead of once per query.
+    shared = Shared(materialise=engine == "duckdb")
+    with lean_runtime(store), engine_tables(store, engine, spark_master=spark_master) as tables:
+        try:
+            for analysis_class in selected:
+                analysis = analysis_class()
+                grains: tuple[Grain, ...] = (analysis.default_grain, "all")
+                for grain in grains:
+                    if on_progress:
+                        on_progress(f"{analysis.name} ({grain}) on {engine}")
+                    inputs = Inputs(tables, Window(grain, since, until), resolution.person_ids, include_private, shared)
+                    report.runs.append(run_one(store, analysis, inputs))
+        finally:
+            shared.release()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -136,12 +142,17 @@ def run_one(store: Store, analysis: Analysis, inputs: Inputs) -> RunSummary:
     computed = analysis.compute(inputs).to_pyarrow()
     extra = analysis.python_rows(inputs)
     results = pa.concat_tables([computed.select(list(RESULT_COLUMNS)).cast(_RESULT_SCHEMA), pa.Table.from_pylist(extra, schema=_RESULT_SCHEMA)])
-    findings = analysis.findings(inputs, results.to_pylist())
+    # Only analyses that look at their rows get them as Python dicts (millions for weekly activity).
+    findings = analysis.findings(inputs, results.to_pylist()) if _reads_rows(analysis) else []
     window = inputs.window
     run_id = make_id(analysis.name, "run", f"{analysis.version}|{window.key}|{inputs.include_private}")
     with store.transaction():
         _replace_run(store, analysis, inputs, run_id, started_at, len(results), results, findings)
     return RunSummary(analysis.name, analysis.version, window.key, run_id, len(results), len(findings), time.perf_counter() - clock)
+
+
+def _reads_rows(analysis: Analysis) -> bool:
+    return type(analysis).findings is not Analysis.findings
 
 
 def _replace_run(

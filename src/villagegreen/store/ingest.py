@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from villagegreen.errors import InputError, StoreError
 from villagegreen.model import Skipped, make_id
 from villagegreen.store.database import Store
 from villagegreen.store.erasure import apply_block_list
+from villagegreen.store.lean_runtime import lean_runtime
 from villagegreen.store.parallel_read import MIN_PARTS, can_fork, default_workers, read_parts
 from villagegreen.store.report import ImportReport
 from villagegreen.store.writer import BatchWriter
@@ -108,7 +107,7 @@ def _import(store: Store, path: Path, platform: str | None, connector_class: typ
             report.skip(record.kind, record.reason, record.where)
 
         try:
-            with _lean_runtime(store.con), store.transaction():
+            with lean_runtime(store.con, memory_limit=IMPORT_MEMORY_LIMIT, gc_threshold=IMPORT_GC_THRESHOLD, freeze=True), store.transaction():
                 writer = BatchWriter(store.con, report, batch_rows=options.batch_rows, on_progress=progress)
                 parted = _parted(connector, tree, context, options.workers)
                 if parted is not None:
@@ -142,43 +141,6 @@ def _parted(connector: Connector, tree: SourceTree, context: ReadContext, worker
     # the main process reports each part as it is adopted instead.
     parted = connector.read_parts(tree, replace(context, on_file=lambda _name: None))
     return parted if parted is not None and len(parted.labels) >= MIN_PARTS else None
-
-
-@contextmanager
-def _lean_runtime(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Fewer garbage collections and a DuckDB memory cap for one import; both restored after.
-
-    A memory limit someone set on this connection themselves is left as it is.
-    """
-    thresholds = gc.get_threshold()
-    capped = _memory_limit(con) == _default_memory_limit()
-    if capped:
-        con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
-    # Objects alive before the import (modules, the connector registry) are never garbage here.
-    gc.freeze()
-    gc.set_threshold(IMPORT_GC_THRESHOLD, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-        # A connection a fatal error has invalidated cannot be reset; the error already on its
-        # way out says more than this one would.
-        if capped:
-            with suppress(duckdb.Error):
-                con.execute("RESET memory_limit")
-
-
-def _memory_limit(con: duckdb.DuckDBPyConnection) -> str:
-    ((limit,),) = con.execute("SELECT current_setting('memory_limit')").fetchall()
-    return str(limit)
-
-
-def _default_memory_limit() -> str:
-    # Read back, a limit is rounded ("18.8 GiB"), so it cannot be saved and set again exactly;
-    # compared with a fresh connection's, it says whether anyone changed it.
-    with duckdb.connect() as fresh:
-        return _memory_limit(fresh)
 
 
 def finalise_source(con: duckdb.DuckDBPyConnection, report: ImportReport, now: datetime) -> None:
