@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -9,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import JsonListConnector, messages
 from villagegreen.errors import SchemaVersionError, StoreBusyError, StoreError
 from villagegreen.store import Store, database
+from villagegreen.store.ingest import import_path
 from villagegreen.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 
 
@@ -61,13 +64,19 @@ def test_second_writer_is_told_the_store_is_busy(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     Store.open(path).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time, duckdb
             con = duckdb.connect({str(path)!r})
             print("locked", flush=True)
             sys.stdin.read()
-        """)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
@@ -84,3 +93,40 @@ def test_migration_versions_run_from_one_without_gaps_or_repeats() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
     assert len(MIGRATIONS) == LATEST_VERSION
     assert len({m.name for m in MIGRATIONS}) == len(MIGRATIONS)
+
+
+def _primary_keys(store: Store) -> int:
+    query = "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' AND list_contains(?, table_name)"
+    ((count,),) = store.con.execute(query, [list(BULK_TABLES)]).fetchall()
+    return int(count)
+
+
+BULK_TABLES = ("raw_items", "messages", "conversations", "reactions", "events", "message_acts", "embeddings")
+
+
+def test_migration_11_drops_the_bulk_tables_primary_keys_and_keeps_every_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    export = tmp_path / "a.jsonlist"
+    export.write_text(json.dumps(messages(30)))
+    path = tmp_path / "s.duckdb"
+    before_11 = tuple(m for m in MIGRATIONS if m.version < 11)
+    monkeypatch.setattr(database, "MIGRATIONS", before_11)
+    monkeypatch.setattr(database, "LATEST_VERSION", 10)
+    with Store.open(path) as store:
+        import_path(store, export, connector_class=JsonListConnector)
+        store.con.execute("INSERT INTO message_acts SELECT id, 'question', 1.0, 'r', NULL, 'v', now() FROM messages")
+        store.con.execute("INSERT INTO embeddings SELECT id, 'static', '1', 'h', [0.5, 0.25]::FLOAT[], now() FROM messages")
+        old = {table: store.con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() for table in BULK_TABLES}
+        keys = _primary_keys(store)
+        assert keys == len(BULK_TABLES)
+    monkeypatch.undo()
+    with Store.open(path, migrate=True) as store:
+        assert store.schema_version() >= 11
+        assert {table: store.con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() for table in BULK_TABLES} == old
+        keys = _primary_keys(store)
+        assert keys == 0
+        # Without the index the writer alone keeps ids unique: a re-import adds nothing.
+        again = import_path(store, export, connector_class=JsonListConnector)
+        assert again.counts["messages"].new == 0
+        for table in ("raw_items", "messages", "conversations", "identities"):
+            ((rows, ids),) = store.con.execute(f"SELECT count(*), count(DISTINCT id) FROM {table}").fetchall()
+            assert rows == ids > 0, table
