@@ -1,6 +1,6 @@
 """Dashboard under load: concurrent clients against `villagegreen serve` on 127.0.0.1, latency per page.
 
-Usage: python benchmarks/dashboard_load.py --db STORE [--clients 20] [--seconds 60] [--port 0] [--json]
+Usage: python benchmarks/dashboard_load.py --db STORE [--clients 20] [--seconds 60] [--port 0] [--wrk] [--json]
 
 The script starts ``villagegreen serve --db STORE --host 127.0.0.1`` as a subprocess, waits
 until it answers, and discovers the pages from the dashboard's own ``/openapi.json`` (every GET
@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from typing import Any
 
 import httpx
 
+HERE = Path(__file__).resolve().parent
 ALLOWED_HOST = "127.0.0.1"
 PARAMETER = re.compile(r"\{(\w+)\}")
 IDS_PER_PARAMETER = 5
@@ -228,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--startup-timeout", type=float, default=180.0, help="seconds to wait for the server to answer")
     parser.add_argument("--cold-timeout", type=float, default=120.0, help="seconds to wait for one page's first (uncached) build")
+    parser.add_argument("--wrk", action="store_true", help="load with wrk (Debian's package; 2 threads) instead of the Python client")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     refuse_other_hosts(args.host)
@@ -238,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         targets, cold, unresolved = discover(server.base, args.cold_timeout)
         if not targets:
             raise SystemExit("error: the dashboard lists no pages in /openapi.json")
+        if args.wrk:
+            return _with_wrk(server, targets, args)
         cpu_before, client_before = server.cpu_seconds(), time.process_time()
         samples = asyncio.run(load(server.base, targets, args.clients, args.seconds))
         cpu_after, client_cpu = server.cpu_seconds(), time.process_time() - client_before
@@ -271,6 +276,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{requests} requests in {args.seconds:.0f} s, {result['errors']} errors, server peak RSS {peak} MB")
         for label, row in pages.items():
             print(f"{label:45} {row}")
+    return 0
+
+
+def _with_wrk(server: Server, targets: list[tuple[str, str]], args: argparse.Namespace) -> int:
+    """The same pages through wrk (C, so the client costs next to nothing): latency over all pages."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("error: wrk not found; install it (apt-get install wrk) or leave out --wrk")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
+        listing.write("\n".join(dict.fromkeys(path for _label, path in targets)) + "\n")
+        listing.flush()
+        cpu_before = server.cpu_seconds()
+        command = [wrk, "-t2", f"-c{args.clients}", f"-d{int(args.seconds)}s", "-s", str(HERE / "wrk_pages.lua"), server.base]
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env={**os.environ, "VG_PATHS": listing.name})
+        cpu_after = server.cpu_seconds()
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"error: wrk failed: {(done.stderr or done.stdout).strip()[-300:]}")
+    result: dict[str, Any] = {"machine": f"{platform.machine()} {platform.processor()}".strip(), "store": str(args.db), "tool": "wrk", "clients": args.clients}
+    result.update(json.loads(lines[-1]))
+    if cpu_before is not None and cpu_after is not None and result["requests"]:
+        result["server_cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / result["requests"], 2)
+    result["server_peak_rss_mb"] = server.peak_rss_mb()
+    print(json.dumps(result, indent=2) if args.json else result)
     return 0
 
 
