@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ class CliResult:
     stdout: str
     stderr: str
     seconds: float
+    peak_rss_bytes: int | None = None  # of the command's own process tree (run_cli_process only)
 
     def json(self) -> Any:
         return json.loads(self.stdout)
@@ -45,23 +46,37 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> CliResult:
     return CliResult(code, captured.out, captured.err, seconds)
 
 
+# Runs the command as its own child, so that RUSAGE_CHILDREN here is that command's process tree
+# alone (the test process's own children, e.g. forked import workers, would otherwise count), and
+# writes its peak RSS in KiB to the file named first.
+_MEASURED = """
+import resource, subprocess, sys
+try:
+    done = subprocess.run(sys.argv[3:], timeout=float(sys.argv[2]))
+    code = done.returncode
+except subprocess.TimeoutExpired:
+    code = -9
+with open(sys.argv[1], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code if code >= 0 else 137)
+"""
+
+
 def run_cli_process(args: list[str], timeout: float, env: dict[str, str] | None = None) -> CliResult:
-    """``python -m villagegreen ARGS`` in a child process, killed after ``timeout`` seconds."""
+    """``python -m villagegreen ARGS`` in a child process, killed after ``timeout`` seconds; with its peak RSS."""
     started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "villagegreen", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        check=False,
-    )
-    return CliResult(completed.returncode, completed.stdout, completed.stderr, time.perf_counter() - started)
-
-
-def peak_child_rss_bytes() -> int:
-    """The largest resident set of any child this process has waited for (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as peak:
+        completed = subprocess.run(
+            [sys.executable, "-c", _MEASURED, peak.name, str(timeout), sys.executable, "-m", "villagegreen", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout + 30,
+            env={**os.environ, "COLUMNS": "200", **(env or {})},
+            check=False,
+        )
+        measured = peak.read().strip()
+    peak_bytes = int(measured) * 1024 if measured.isdigit() else None
+    return CliResult(completed.returncode, completed.stdout, completed.stderr, time.perf_counter() - started, peak_bytes)
 
 
 def fingerprint(db: Path) -> Fingerprint:

@@ -16,7 +16,6 @@ import pytest
 from tests.trust.helpers import (
     fingerprint,
     one_clear_line,
-    peak_child_rss_bytes,
     run_cli,
     run_cli_process,
     source_rows_fingerprint,
@@ -41,7 +40,8 @@ def test_refused_input_changes_nothing(case: HostileCase, populated_db: tuple[Pa
     args = ["import", str(target), "--db", str(db), *case.args]
     if case.isolate:
         result = run_cli_process(args, timeout=case.timeout_s)
-        assert peak_child_rss_bytes() < MEMORY_BOUND
+        assert result.peak_rss_bytes is not None
+        assert result.peak_rss_bytes < MEMORY_BOUND
     else:
         result = run_cli(args, capsys)
     assert result.code != 0, f"{case.name}: accepted\n{result.stdout[-1500:]}"
