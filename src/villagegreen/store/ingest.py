@@ -21,7 +21,7 @@ from villagegreen.model import Skipped, make_id
 from villagegreen.store.database import Store
 from villagegreen.store.erasure import apply_block_list
 from villagegreen.store.lean_runtime import lean_runtime
-from villagegreen.store.parallel_read import MIN_PARTS, can_fork, default_workers, read_parts
+from villagegreen.store.parallel_read import MIN_PARTS, add_all, can_fork, default_workers, read_parts
 from villagegreen.store.report import ImportReport
 from villagegreen.store.writer import BatchWriter
 
@@ -113,11 +113,7 @@ def _import(store: Store, path: Path, platform: str | None, connector_class: typ
                 if parted is not None:
                     read_parts(parted, tree, writer, workers=min(options.workers, len(parted.labels)), on_skipped=skip, on_part=options.on_file)
                 else:
-                    for record in connector.read(tree, context):
-                        if isinstance(record, Skipped):
-                            skip(record)
-                        else:
-                            writer.add(record)
+                    add_all(connector.read(tree, context), writer, skip)
                 writer.flush()
                 finalise_source(store.con, report, started_at)
                 # People erased with `people forget` stay erased when their export is re-imported.

@@ -79,7 +79,7 @@ def read_parts(
     on_part: Callable[[str], None],
 ) -> None:
     """Every record of ``parted`` into ``writer``: head and tail here, the parts in ``workers`` processes."""
-    _add_all(parted.head(), writer, on_skipped)
+    add_all(parted.head(), writer, on_skipped)
     global _JOB
     _JOB = _Job(parted, tree, writer.staging_folder(), writer.batch_rows)
     labels = list(parted.labels)
@@ -100,10 +100,11 @@ def read_parts(
     finally:
         pool.shutdown(wait=True)
         _JOB = None
-    _add_all(parted.tail(), writer, on_skipped)
+    add_all(parted.tail(), writer, on_skipped)
 
 
-def _add_all(records: Iterator[Record], writer: BatchWriter, on_skipped: Callable[[Skipped], None]) -> None:
+def add_all(records: Iterator[Record], writer: BatchWriter, on_skipped: Callable[[Skipped], None]) -> None:
+    """Records into ``writer``; skipped-item notes to ``on_skipped``."""
     for record in records:
         if isinstance(record, Skipped):
             on_skipped(record)
