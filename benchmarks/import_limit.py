@@ -7,6 +7,9 @@ its own process so that peak memory (RSS) is its own:
 
 (a) bare: parse every day file with Python's ``json`` module and count the messages;
 (b) duckdb: DuckDB's ``read_json`` loads every day file into a table, no mapping;
+(r) raw floor: what the raw layer alone costs, the floor under any import that keeps one:
+    parse every day file with ``json``, serialise each message back (orjson), hash its id and
+    insert (id, kind, native id, payload) into a DuckDB file in one transaction, no mapping;
 (c) villagegreen: ``villagegreen import`` into a fresh store (raw layer, mapping, threading,
     canonical tables, one transaction), once per ``--workers`` value (default: in one process,
     then with one worker process per CPU reading channels in parallel).
@@ -44,6 +47,34 @@ import duckdb, sys
 con = duckdb.connect()
 con.execute("CREATE TABLE raw AS SELECT * FROM read_json(?, format='array', union_by_name=true, filename=true)", [sys.argv[1] + '/*/*.json'])
 print(con.execute('SELECT count(*) FROM raw').fetchall()[0][0])
+"""
+
+# Only the raw layer: each message's JSON kept, keyed as the importer keys it, in a store file.
+RAW_FLOOR = """
+import hashlib, json, pathlib, sys
+import duckdb, orjson, pyarrow as pa
+store = pathlib.Path(sys.argv[2])
+store.unlink(missing_ok=True)
+con = duckdb.connect(str(store))
+con.execute("CREATE TABLE raw_items (id VARCHAR, kind VARCHAR, native_id VARCHAR, payload JSON)")
+con.execute("BEGIN")
+ids, natives, payloads = [], [], []
+def insert():
+    batch = pa.table({"id": ids, "kind": pa.array(["message"] * len(ids)), "native_id": natives, "payload": payloads})
+    con.execute("INSERT INTO raw_items SELECT * FROM batch")
+    ids.clear(); natives.clear(); payloads.clear()
+for path in pathlib.Path(sys.argv[1]).glob('*/*.json'):
+    for message in json.loads(path.read_bytes()):
+        native = path.parent.name + "/" + message["ts"]
+        natives.append(native)
+        ids.append(hashlib.blake2b(("s|message|" + native).encode(), digest_size=16).hexdigest())
+        payloads.append(orjson.dumps(message).decode())
+    if len(ids) >= 100_000:
+        insert()
+insert()
+con.execute("COMMIT")
+con.close()
+store.unlink()
 """
 
 
@@ -117,10 +148,13 @@ def measure(size: int, work: Path, workers: list[int]) -> dict[str, object]:
         path.read_bytes()
     bare = run([sys.executable, "-c", BARE, str(export)])
     duck = run([sys.executable, "-c", DUCKDB, str(export)])
+    floor = run([sys.executable, "-c", RAW_FLOOR, str(export), str(work / f"raw-floor-{size}.duckdb")])
     result: dict[str, object] = {"messages": size, "day_files": files}
-    for name, step in (("bare_json", bare), ("duckdb_read_json", duck)):
+    for name, step in (("bare_json", bare), ("duckdb_read_json", duck), ("raw_layer_floor", floor)):
         result[name] = {**step, "messages_per_s": round(size / step["seconds"], 1)}
     result["duckdb_over_bare"] = round(duck["seconds"] / bare["seconds"], 2)
+    result["raw_layer_floor_over_bare"] = round(floor["seconds"] / bare["seconds"], 2)
+    result["raw_layer_floor_over_bare_cpu"] = round(floor["cpu_seconds"] / bare["cpu_seconds"], 2)
     for count in workers:
         store = work / f"store-{size}.duckdb"
         store.unlink(missing_ok=True)

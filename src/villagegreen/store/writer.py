@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
@@ -186,9 +186,18 @@ def _arrow(spec: TableSpec, rows: Iterable[tuple[Any, ...]]) -> pa.Table:
         at = spec.columns.index("meta")
         columns[at] = [_meta_json(value) for value in columns[at]]
     return pa.Table.from_arrays(
-        [pa.array(values, type=schema.field(name).type) for name, values in zip(spec.columns, columns, strict=True)],
+        [_column(values, schema.field(name).type) for name, values in zip(spec.columns, columns, strict=True)],
         schema=schema,
     )
+
+
+def _column(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(arrow_type) and arrow_type.tz is not None:
+        # pyarrow converts aware datetimes several times faster into a zoneless timestamp (each
+        # still normalised to UTC, naive ones taken as UTC, as the zoned conversion does) and
+        # the cast only relabels the array: identical values, tested.
+        return pa.array(values, type=pa.timestamp(arrow_type.unit)).cast(arrow_type)
+    return pa.array(values, type=arrow_type)
 
 
 class BatchWriter:
