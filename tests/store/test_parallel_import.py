@@ -11,6 +11,7 @@ import pytest
 
 from tests.cli_support import run_cli
 from tests.fakes import JsonListConnector, messages
+from tests.store_contents import table_rows
 from villagegreen.connectors.base import ReadContext, read_in_order
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
@@ -26,26 +27,13 @@ pytestmark = pytest.mark.skipif(not can_fork(), reason="parallel reading needs f
 CANONICAL = ("raw_items", "spaces", "identities", "conversations", "messages", "reactions", "events", "people")
 
 
-def _table(store: Store, table: str) -> list[tuple[object, ...]]:
-    # fetched_at and created_at are the time of each import, not content.
-    columns = [
-        name
-        for (name,) in store.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", [table]
-        ).fetchall()
-        if name not in ("fetched_at", "created_at")
-    ]
-    selected = ", ".join(f'"{name}"' for name in columns)
-    return store.con.execute(f"SELECT {selected} FROM {table} ORDER BY ALL").fetchall()
-
-
 def _counts(report: ImportReport) -> dict[str, tuple[int, int, int, int]]:
     return {kind: (c.new, c.updated, c.unchanged, c.duplicates) for kind, c in report.counts.items()}
 
 
 def _assert_same_stores(left: Store, right: Store) -> None:
     for table in CANONICAL:
-        assert _table(left, table) == _table(right, table), table
+        assert table_rows(left, table) == table_rows(right, table), table
 
 
 @pytest.mark.realdata
@@ -160,12 +148,12 @@ def test_parts_are_adopted_in_order_whatever_the_workers(tmp_path: Path) -> None
 def test_a_fatal_error_in_a_worker_leaves_the_store_unchanged(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.duckdb") as store:
         import_path(store, _write(tmp_path / "first.jsonlist", messages(10)), connector_class=PartedJsonList, workers=2)
-        before = {table: _table(store, table) for table in CANONICAL}
+        before = {table: table_rows(store, table) for table in CANONICAL}
         failing = messages(50, start=100)
         failing[37]["fail"] = True  # in part 3 of 5
         with pytest.raises(InputError, match="planted failure"):
             import_path(store, _write(tmp_path / "second.jsonlist", failing), connector_class=PartedJsonList, workers=2)
-        assert {table: _table(store, table) for table in CANONICAL} == before
+        assert {table: table_rows(store, table) for table in CANONICAL} == before
     assert list(tmp_path.glob(f"{STAGING_PREFIX}*")) == []
 
 

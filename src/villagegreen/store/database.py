@@ -85,21 +85,24 @@ class Store:
         self.apply_migrations()
 
     def apply_migrations(self) -> list[str]:
-        """Apply every pending migration, each in its own transaction; returns their names."""
+        """Apply every pending migration (an existing store's each in its own transaction); returns their names."""
         self.con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
         current = self.schema_version()
-        applied = []
-        for migration in MIGRATIONS:
-            if migration.version <= current:
-                continue
+        pending = [migration for migration in MIGRATIONS if migration.version > current]
+        # A new store takes them all in one transaction: one commit (a file sync each, 0.2 s
+        # of every first import) instead of one per migration, and the same schema (tested).
+        steps = [pending] if current == 0 else [[migration] for migration in pending]
+        applied: list[str] = []
+        for step in steps:
             with self.transaction():
-                self.con.execute(migration.sql)
-                # Literals, not ``?`` parameters: DuckDB's Python binding imports pandas (~0.4
-                # CPU-s) the first time any parameter is bound, which every new store paid.
-                name = migration.name.replace("'", "''")
-                applied_at = datetime.now(UTC).isoformat()
-                self.con.execute(f"INSERT INTO schema_migrations VALUES ({int(migration.version)}, '{name}', '{applied_at}'::TIMESTAMPTZ)")
-            applied.append(migration.name)
+                for migration in step:
+                    self.con.execute(migration.sql)
+                    # Literals, not ``?`` parameters: DuckDB's Python binding imports pandas (~0.4
+                    # CPU-s) the first time any parameter is bound, which every new store paid.
+                    name = migration.name.replace("'", "''")
+                    applied_at = datetime.now(UTC).isoformat()
+                    self.con.execute(f"INSERT INTO schema_migrations VALUES ({int(migration.version)}, '{name}', '{applied_at}'::TIMESTAMPTZ)")
+            applied.extend(migration.name for migration in step)
         return applied
 
     @contextmanager

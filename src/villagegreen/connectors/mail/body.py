@@ -36,6 +36,7 @@ _SPECIAL = re.compile(
     re.IGNORECASE,
 )
 _RULE = re.compile(r"^_{20,}[ \t]*$", re.MULTILINE)
+_RULE_START = "\n" + "_" * 20
 _LIST_FOOTER = re.compile(r"mailing list|/mailman/listinfo/|^To unsubscribe|^You received this message because", re.I | re.M)
 _SCRUBBED = re.compile(r"\n-{5,} ?(?:next part|Part \d+ of|An? \w+ attachment was scrubbed)", re.I)
 _FOOTER_TAIL = 1500
@@ -147,7 +148,10 @@ def _content_end(text: str) -> tuple[int, bool]:
     end = len(text)
     list_footer = False
     tail_start = max(0, end - _FOOTER_TAIL)
-    rules = list(_RULE.finditer(text, tail_start))
+    # A rule starts a line, and every line follows a newline (the text is padded with one):
+    # one substring search rules out most bodies, where the "^" regex tries every position.
+    has_rule = text.find(_RULE_START, max(0, tail_start - 1)) >= 0
+    rules = list(_RULE.finditer(text, tail_start)) if has_rule else []
     for rule in reversed(rules):
         after = text[rule.end() : rule.end() + 300].split("\n", 4)[:4]
         if any(_LIST_FOOTER.search(line) for line in after):

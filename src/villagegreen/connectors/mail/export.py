@@ -13,7 +13,7 @@ import gzip
 import hashlib
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from email.errors import CharsetError, HeaderParseError
@@ -102,7 +102,18 @@ def starts_like_mbox(data: bytes) -> bool:
 
 def split_messages(stream: Readable, chunk_size: int = CHUNK) -> Iterator[tuple[int, bytes]]:
     """(line number of the envelope, message bytes with its envelope line) for each message."""
+    for line, _offset, message in split_with_offsets(stream, chunk_size):
+        yield line, message
+
+
+def split_with_offsets(stream: Readable, chunk_size: int = CHUNK) -> Iterator[tuple[int, int, bytes]]:
+    """:func:`split_messages` with each message's byte offset in the (decompressed) stream.
+
+    Messages lie back to back, so the offsets alone are enough to cut the same messages out
+    again (:func:`cut_messages`) without searching for envelope lines a second time.
+    """
     buf = b""
+    base = 0  # offset in the stream of buf[0]
     start = -1  # offset of the current message's envelope in buf; -1 before the first one
     scan = 0  # where to look for the next envelope line; always a line start
     line, line_pos = 1, 0  # the line number at offset line_pos, advanced monotonically
@@ -117,16 +128,43 @@ def split_messages(stream: Readable, chunk_size: int = CHUNK) -> Iterator[tuple[
             if envelope(buf, candidate, end if end >= 0 else limit) is None:
                 continue
             if start >= 0:
-                yield line, buf[start:candidate]
+                yield line, base + start, buf[start:candidate]
             line += buf.count(b"\n", line_pos, candidate)
             line_pos = start = candidate
         scan = max(limit, scan)
         if start > 0:
-            buf, scan, line_pos, start = buf[start:], scan - start, 0, 0
+            buf, scan, line_pos, base, start = buf[start:], scan - start, 0, base + start, 0
         elif start < 0 and len(buf) > MAX_PREAMBLE:
             return
     if start >= 0:
-        yield line, buf[start:]
+        yield line, base + start, buf[start:]
+
+
+def cut_messages(stream: Readable, offsets: Sequence[int], end: int | None = None, chunk_size: int = CHUNK) -> Iterator[bytes]:
+    """The messages that start at ``offsets`` (ascending, from :func:`split_with_offsets`), the last
+    running to ``end`` (the next message's offset) or to the end of the stream; the same bytes
+    :func:`split_messages` yields. The stream is sought to the first offset (by reading forward
+    for compressed ones, or where it cannot seek)."""
+    if not offsets:
+        return
+    base = offsets[0]  # offset in the stream of buf[0]
+    if base and stream.seekable():
+        stream.seek(base)
+    else:  # a zip member read from a stream that cannot seek: read up to the first message
+        skipped = 0
+        while skipped < base and (chunk := stream.read(min(chunk_size, base - skipped))):
+            skipped += len(chunk)
+    buf = b""
+    eof = False
+    for k, first in enumerate(offsets):
+        following = offsets[k + 1] if k + 1 < len(offsets) else end
+        while not eof and (following is None or base + len(buf) < following):
+            chunk = stream.read(chunk_size)
+            eof = not chunk
+            buf += chunk
+        yield buf[first - base :] if following is None else buf[first - base : following - base]
+        if following is not None and following - base > chunk_size:
+            buf, base = buf[following - base :], following
 
 
 def _line_starts_with_from(buf: bytes, pos: int, limit: int) -> Iterator[int]:

@@ -17,6 +17,7 @@ from typer.core import TyperCommand, TyperGroup
 from villagegreen import __version__
 from villagegreen.errors import VillageGreenError
 from villagegreen.interfaces.cli.command_index import BY_NAME, COMMANDS, INDEXED_MODULES
+from villagegreen.interfaces.cli.light_params import install as install_light_params
 
 try:  # typer >= 0.29 vendors its own click, builds commands with it and raises its exceptions
     from typer import _click as typer_click
@@ -28,6 +29,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 _CLICK_ERRORS: tuple[type[Exception], ...] = (click.ClickException, _VendoredClickException)
 _ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
 _PACKAGE = "villagegreen.interfaces.cli"
+_RUNNING_AS_PROGRAM: list[bool] = []  # see running_as_program()
 
 
 class LazyCommands(TyperGroup):
@@ -94,6 +96,13 @@ def _root(
     """Village Green: see, measure and narrate the conversations of a social-learning community."""
 
 
+def running_as_program() -> bool:
+    """True once main() runs as the program itself (arguments from the command line), not called
+    by code that carries on afterwards (tests, scripts): a command may then trade process-wide
+    state for start-up time, as `import` does by hiding pandas from pyarrow."""
+    return bool(_RUNNING_AS_PROGRAM)
+
+
 def register_unindexed_commands() -> None:
     """Imports the ``commands_*`` modules that command_index.py does not list yet.
 
@@ -109,6 +118,9 @@ def register_unindexed_commands() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and turns every VillageGreenError into one line on stderr."""
+    if argv is None:
+        _RUNNING_AS_PROGRAM.append(True)
+    install_light_params()  # values converted without importing pydantic where typer's rules are simple
     register_unindexed_commands()
     try:
         code = app(args=argv, standalone_mode=False)
