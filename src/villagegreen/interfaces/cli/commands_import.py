@@ -33,7 +33,11 @@ def import_command(
     source: Annotated[str | None, typer.Option(help="Name this community yourself (later exports must use the same name).")] = None,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, help="Processes reading channels at once (Slack exports; default: one per CPU, or VILLAGEGREEN_IMPORT_WORKERS; 1: none)."),
+        typer.Option(
+            min=1,
+            help="Processes reading parts at once (a Slack export's channels, a mail archive's runs of messages; "
+            "default: one per CPU, or VILLAGEGREEN_IMPORT_WORKERS; 1: none).",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
