@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
@@ -88,6 +89,39 @@ def test_cached_page_bodies_are_the_plain_renderings(demo_db: Path) -> None:
         tokens.append(re.findall(r'name="csrf_token" value="([^"]+)"', html))
     assert tokens[0] and tokens[0] == tokens[2], "the same viewer gets the same page"
     assert not set(tokens[0]) & set(tokens[1]), "another viewer never sees the first one's token"
+
+
+def test_a_cached_page_is_the_plain_rendering_with_each_viewers_own_token(demo_db: Path) -> None:
+    """The HTML kept per page is rendered once with a placeholder; each response carries the
+    viewer's token where a fresh rendering for that viewer would have it, and nothing else differs."""
+    from villagegreen.interfaces.web.app import render
+
+    app = create_app(demo_db, warm=False)
+    rendered: list[tuple[str, str]] = []
+
+    @app.get("/_plain/consent", include_in_schema=False)
+    def plain(request: Request) -> Response:  # the page rendered from scratch for this request
+        data = app.state.dashboard.gate.cached("/settings/consent?find=", lambda _store: None)  # the cached page object
+        response = render(request, "consent.html", data.data, page="settings/consent")
+        rendered.append((request.state.csrf_token, bytes(response.body).decode()))
+        return response
+
+    with TestClient(app, base_url="http://127.0.0.1") as first, TestClient(app, base_url="http://127.0.0.1") as second:
+        for client in (first, second, first):
+            kept = client.get("/settings/consent").text  # builds, then renders once, then serves kept bytes
+            fresh = client.get("/_plain/consent").text
+            token = rendered[-1][0]
+            assert token in kept and kept.count(token) == fresh.count(token) >= 1, "the consent page has a form"
+            assert kept == fresh
+    tokens = [token for token, _ in rendered]
+    assert tokens[0] == tokens[2] != tokens[1]
+    # A client that keeps no cookies gets a new token each time, the same page otherwise.
+    cookieless = [TestClient(app, base_url="http://127.0.0.1").get("/settings/consent").text for _ in range(2)]
+    found = [re.findall(r'name="csrf_token" value="([^"]+)"', page) for page in cookieless]
+    assert found[0] and found[1] and set(found[0]).isdisjoint(found[1])
+    assert cookieless[0].replace(found[0][0], "T") == cookieless[1].replace(found[1][0], "T")
+    kept_page = app.state.dashboard.gate.cached("/settings/consent?find=", lambda _store: None)
+    assert len(kept_page._html) == 1, "one rendering for the one (loopback) user, whatever the tokens"
 
 
 @pytest.mark.parametrize("fixture", ["demo_db", "hostile_db"])

@@ -25,7 +25,6 @@ any evidence-based router.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -33,6 +32,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from villagegreen.analyses.experts_arrays import AnswerArrays
 from villagegreen.analyses.experts_index import TfIdfIndex
 from villagegreen.analyses.inputs import NON_CONTRIBUTION_KINDS
 from villagegreen.analyses.roles import NOT_VALIDATION
@@ -131,12 +134,15 @@ class ExpertFinder:
     settings: FinderSettings = field(default_factory=FinderSettings)
     index: TfIdfIndex = field(init=False)
     prior: list[float] = field(init=False)
+    arrays: AnswerArrays = field(init=False)
     _activity: dict[str | None, dict[str, float]] = field(init=False, default_factory=dict)
+    _activity_codes: dict[str | None, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index = TfIdfIndex([f"{a.title}\n{a.question}\n{a.answer}" for a in self.answers])
         # Validation and decay do not depend on the question: computed once per answer.
         self.prior = [a.validation * 0.5 ** (self._age_days(a) / self.half_life_days) for a in self.answers]
+        self.arrays = AnswerArrays(self.index, [a.person_id for a in self.answers], [a.space_id for a in self.answers], self.prior)
 
     def _age_days(self, answer: PastAnswer) -> float:
         return max((self.now - answer.sent_at).total_seconds(), 0.0) / 86400.0
@@ -155,32 +161,50 @@ class ExpertFinder:
         self, question: str, *, exclude: Iterable[str] = (), space: str | None = None, top: int | None = None
     ) -> dict[str, list[tuple[float, int, float]]]:
         """person -> their ``top`` best (score, answer index, similarity) for the question, best first."""
-        excluded = set(exclude)
-        per_person: dict[str, list[tuple[float, int, float]]] = defaultdict(list)
-        answers, prior = self.answers, self.prior
-        for doc_id, similarity in self.index.search(question).items():
-            answer = answers[doc_id]
-            if answer.person_id in excluded or (space is not None and answer.space_id != space):
-                continue
-            per_person[answer.person_id].append((similarity * prior[doc_id], doc_id, similarity))
-        keep = top or self.settings.top_documents
-        return {person: heapq.nlargest(keep, scored) for person, scored in per_person.items()}
+        best = self.arrays.best(question, exclude=exclude, space=space, keep=top or self.settings.top_documents)
+        persons = self.arrays.persons
+        return {persons[int(best.people[i])]: best.entries(int(i)) for i in best.order}
 
     def rank(self, question: str, *, k: int = 5, exclude: Iterable[str] = (), space: str | None = None) -> list[Suggestion]:
         """The ``k`` best people; nobody when no past answer shares a word with the question
-        (activity alone is no reason to ask someone about a topic nobody has discussed)."""
-        best = self.content(question, exclude=exclude, space=space)
-        content = {person: sum(s for s, _, _ in scored) for person, scored in best.items()}
-        content_total = sum(content.values())
+        (activity alone is no reason to ask someone about a topic nobody has discussed).
+
+        Arithmetic on arrays (experts_arrays.py), each sum in the order of the plain loops
+        ``content[p] = sum(best scores)``, ``sum(content)``, ``sum(activity)`` over the dicts
+        above, so rankings and ties come out exactly as they did."""
+        excluded = set(exclude)
+        best = self.arrays.best(question, exclude=excluded, space=space, keep=self.settings.top_documents)
+        content_total = sum(best.content[best.order].tolist())
         if content_total <= 0:
             return []
-        excluded = set(exclude)
-        activity = {p: a for p, a in self.activity(space).items() if p not in excluded}
-        activity_total = sum(activity.values()) or 1.0
+        people, values = self._activity_arrays(space)
+        wanted = ~np.isin(people, self.arrays.codes(excluded))
+        people, values = people[wanted], values[wanted]
+        activity_total = sum(values.tolist()) or 1.0
+        content = np.zeros(len(self.arrays.persons), dtype=np.float64)
+        content[best.people] = best.content
         weight = self.settings.activity_weight
-        scores = {p: (1 - weight) * content.get(p, 0.0) / content_total + weight * a / activity_total for p, a in activity.items()}
-        order = sorted(scores, key=lambda person: (-scores[person], person))[:k]
-        return [Suggestion(p, scores[p], [self._reason(doc_id, s, sim) for s, doc_id, sim in best.get(p, [])], activity[p]) for p in order]
+        scores = (1 - weight) * content[people] / content_total + weight * values / activity_total
+        # Everyone at or above the k-th best score (ties included), then sorted exactly as before.
+        cut = np.partition(scores, len(scores) - k)[len(scores) - k] if k < len(scores) else -np.inf
+        candidates = np.flatnonzero(scores >= cut)
+        persons = self.arrays.persons
+        order = sorted(candidates.tolist(), key=lambda i: (-scores[i], persons[people[i]]))[:k]
+        position = {int(code): i for i, code in enumerate(best.people)}
+        suggestions = []
+        for i in order:
+            code = int(people[i])
+            entries = best.entries(position[code]) if code in position else []
+            reasons = [self._reason(doc_id, score, similarity) for score, doc_id, similarity in entries]
+            suggestions.append(Suggestion(persons[code], float(scores[i]), reasons, float(values[i])))
+        return suggestions
+
+    def _activity_arrays(self, space: str | None) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """:meth:`activity` as (person codes, values), in its order."""
+        if space not in self._activity_codes:
+            activity = self.activity(space)
+            self._activity_codes[space] = (self.arrays.codes(activity), np.array(list(activity.values()), dtype=np.float64))
+        return self._activity_codes[space]
 
     def _reason(self, doc_id: int, score: float, similarity: float) -> dict[str, Any]:
         a = self.answers[doc_id]

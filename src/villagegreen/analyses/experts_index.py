@@ -49,13 +49,18 @@ class TfIdfIndex:
             for term, weight in weights.items():
                 self.postings[term].append((doc_id, weight / norm))
 
-    def search(self, query: str) -> dict[int, float]:
-        """doc id -> cosine similarity, for documents sharing at least one term with the query."""
+    def query_weights(self, query: str) -> tuple[dict[str, float], float]:
+        """The query's terms (at most :data:`QUERY_TERMS`, heaviest first) with their TF-IDF
+        weights, and the norm that turns them into a unit vector."""
         counts = Counter(t for t in tokens(query) if t in self.idf)
         weights = {term: (1.0 + math.log(tf)) * self.idf[term] for term, tf in counts.items()}
         # A long question's weakest terms barely move the cosine but walk the longest postings.
         weights = dict(heapq.nlargest(QUERY_TERMS, weights.items(), key=lambda item: item[1]))
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        return weights, math.sqrt(sum(w * w for w in weights.values())) or 1.0
+
+    def search(self, query: str) -> dict[int, float]:
+        """doc id -> cosine similarity, for documents sharing at least one term with the query."""
+        weights, norm = self.query_weights(query)
         scores: dict[int, float] = defaultdict(float)
         for term, weight in weights.items():
             for doc_id, doc_weight in self.postings[term]:

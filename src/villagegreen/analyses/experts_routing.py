@@ -73,6 +73,7 @@ class Router:
     clock: datetime = field(default_factory=lambda: datetime.now(UTC))
     _routed: Counter[str] | None = None
     _suggested: Counter[str] | None = None
+    _recent: Counter[str] | None = None
 
     def unavailable(self) -> dict[str, str]:
         """person -> why they are not suggested now (away or at capacity)."""
@@ -119,9 +120,15 @@ class Router:
         self._routed = None
         return added
 
+    def recent_answers(self) -> Counter[str]:
+        """person -> answers they wrote in the ``RECENT_DAYS`` before the newest message (counted once)."""
+        if self._recent is None:
+            since = self.finder.now - timedelta(days=RECENT_DAYS)
+            self._recent = Counter(a.person_id for a in self.finder.answers if a.sent_at >= since)
+        return self._recent
+
     def describe(self, suggestions: list[Suggestion]) -> list[dict[str, Any]]:
-        recent_since = self.finder.now - timedelta(days=RECENT_DAYS)
-        recent = Counter(a.person_id for a in self.finder.answers if a.sent_at >= recent_since)
+        recent = self.recent_answers()
         routed, suggested = self.routed(), self.suggested()
         return [
             {**s.to_dict(), "name": self.names.get(s.person_id, s.person_id),

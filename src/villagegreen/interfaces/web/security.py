@@ -27,6 +27,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from starlette.responses import Response
+
 from villagegreen.errors import ConfigError
 from villagegreen.store.database import Store
 
@@ -138,6 +140,13 @@ class CsrfSigner:
         if not session or not token:
             return False
         return hmac.compare_digest(self.token_for(session), token)
+
+
+def csrf_cookie(session: str) -> str:
+    """The Set-Cookie value for a new browser's CSRF session: HttpOnly, SameSite=Strict, path /."""
+    carrier = Response()
+    carrier.set_cookie(CSRF_COOKIE, session, httponly=True, samesite="strict", path="/")
+    return carrier.headers["set-cookie"]
 
 
 def same_origin(origin: str | None, host_header: str | None, fetch_site: str | None = None) -> bool:

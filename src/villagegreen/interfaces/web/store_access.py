@@ -81,6 +81,7 @@ class StoreGate:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._files = (path, path.with_name(path.name + ".wal"))  # stat-ed on every request
         self._lock = _ReadersWriterLock()
         self._cache: OrderedDict[tuple[str, tuple[int, ...]], Any] = OrderedDict()
         self._generation = 0  # writes made through this gate: a change seen at once, whatever the clock
@@ -96,7 +97,7 @@ class StoreGate:
         writes comes first, so a page reflects a decision made here even when the file system's
         clock has not moved since the previous one."""
         parts: list[int] = [self._generation]
-        for file in (self.path, self.path.with_name(self.path.name + ".wal")):
+        for file in self._files:
             try:
                 stat = file.stat()
             except FileNotFoundError:
@@ -104,6 +105,16 @@ class StoreGate:
             else:
                 parts.extend((stat.st_size, stat.st_mtime_ns))
         return tuple(parts)
+
+    def peek(self, key: str) -> Any:
+        """The value cached under ``key`` for the store as it is now, or None (nothing is built:
+        safe to call on the event loop)."""
+        entry = (key, self.fingerprint())
+        with self._cache_lock:
+            if entry in self._cache:
+                self._cache.move_to_end(entry)
+                return self._cache[entry]
+        return None
 
     def cached(self, key: str, build: Callable[[Store], Any], *, store: Store | None = None) -> Any:
         """``build(store)`` on a read-only store, or its result from the last call with the same
