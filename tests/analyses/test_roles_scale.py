@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,20 +22,10 @@ import pyarrow as pa
 import pytest
 
 from villagegreen.analyses.acts_store import label_store
-from villagegreen.analyses.framework import Inputs, Window
+from villagegreen.analyses.framework import Inputs, Shared, Window
 from villagegreen.analyses.inputs import contributions, long_rows, period_of
-from villagegreen.analyses.roles import (
-    _IBIS_METRICS,
-    BETWEENNESS_EXACT_MAX,
-    NOT_VALIDATION,
-    Roles,
-    _members,
-    _replies,
-    _with_parent_person,
-    betweenness_rows,
-    roles_inputs,
-)
-from villagegreen.analyses.roles_betweenness import UndirectedGraph, betweenness
+from villagegreen.analyses.roles import _IBIS_METRICS, BETWEENNESS_EXACT_MAX, NOT_VALIDATION, Roles, betweenness_rows, roles_inputs
+from villagegreen.analyses.roles_betweenness import UndirectedGraph, betweenness, periods_graphs
 from villagegreen.errors import ConfigError
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
@@ -77,7 +68,10 @@ def test_rewritten_query_gives_the_first_version_s_numbers(real_store: Store, gr
 @pytest.mark.realdata
 def test_betweenness_rows_are_networkx_s(real_store: Store) -> None:
     inputs = roles_inputs(real_store, Window("month", None, None))
-    pairs = _replies(_with_parent_person(_members(inputs))).select("period", "person_id", "parent_person").to_pyarrow().to_pylist()
+    # The reply pairs as the first version's query finds them (below), not as roles.py does.
+    posts = _with_acts(inputs)
+    replies = posts.filter(posts.parent_person.notnull() & (posts.parent_person != posts.person_id))
+    pairs = replies.select("period", "person_id", "parent_person").to_pyarrow().to_pylist()
     graphs: dict[object, nx.Graph[str]] = {}
     for pair in pairs:
         graphs.setdefault(pair["period"], nx.Graph()).add_edge(pair["person_id"], pair["parent_person"])
@@ -93,6 +87,47 @@ def test_betweenness_rows_are_networkx_s(real_store: Store) -> None:
     got = {(row["period_start"], row["scope_id"]): row["value"] for row in rows}
     assert len(graphs) > 1 and set(got) == set(expected)
     assert all(got[key] == pytest.approx(value, rel=1e-9) for key, value in expected.items())
+
+
+@pytest.mark.realdata
+def test_one_shared_table_for_both_grains_gives_the_first_version_s_numbers(real_store: Store) -> None:
+    # The runner keeps the per-message flags once per run (Inputs.shared) for both grains and the
+    # betweenness pairs; each grain must still give what the self-contained queries give.
+    shared = Shared(materialise=True)
+    try:
+        for grain in ("month", "all"):
+            plain = roles_inputs(real_store, Window(grain, None, None))
+            cached = Inputs(plain.tables, plain.window, plain.facilitators, plain.include_private, shared)
+            assert canonical(Roles().compute(cached).to_pyarrow()).equals(canonical(reference_compute(plain).to_pyarrow()))
+            assert in_order(betweenness_rows(cached)) == in_order(betweenness_rows(plain))
+        assert len(shared.tables) > 0
+    finally:
+        shared.release()
+
+
+def in_order(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    return sorted(rows, key=lambda row: (str(row["period_start"]), str(row["scope_id"])))
+
+
+def test_periods_graphs_number_each_period_s_people_in_sorted_order() -> None:
+    when = [datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)]
+    pairs = pa.table(
+        {
+            "period": pa.array([when[1], when[0], when[1], None, when[0]], pa.timestamp("us", tz="UTC")),
+            "person_id": ["zoe", "bob", "émile", "ann", "Bob"],
+            "parent_person": ["ann", "zoe", "zoe", "bob", "bob"],
+        }
+    )
+    got = [(period, people, [(people[a], people[b]) for a, b in zip(left.tolist(), right.tolist(), strict=True)])
+           for period, people, left, right in periods_graphs(pairs)]  # fmt: skip
+    # Python's own sort (code points: capitals before lower case, accents after z), per period
+    # in order of first appearance, each pair in the order it came.
+    assert got == [
+        (when[1], ["ann", "zoe", "émile"], [("zoe", "ann"), ("émile", "zoe")]),
+        (when[0], ["Bob", "bob", "zoe"], [("bob", "zoe"), ("Bob", "bob")]),
+        (None, ["ann", "bob"], [("ann", "bob")]),
+    ]
+    assert list(periods_graphs(pairs.slice(0, 0))) == []
 
 
 def random_graph(rng: random.Random, size: int, pairs: int) -> tuple[nx.Graph[int], UndirectedGraph]:

@@ -12,19 +12,13 @@ first (``label_store``), and give this analysis the table with :func:`roles_inpu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import ibis
-import numpy as np
-import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from villagegreen.analyses.framework import Analysis, Grain, Inputs, Metric, Window
-from villagegreen.analyses.inputs import CANONICAL_TABLES, contributions, long_rows, period_of, union_all
-from villagegreen.analyses.roles_betweenness import UndirectedGraph, betweenness
+from villagegreen.analyses.framework import Analysis, Grain, Inputs, Metric, Shared, Window
+from villagegreen.analyses.inputs import CANONICAL_TABLES, contributions, long_rows, period_of, shared_key, union_all
+from villagegreen.analyses.roles_betweenness import UndirectedGraph, betweenness, periods_graphs
 from villagegreen.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -72,6 +66,10 @@ METRICS: tuple[Metric, ...] = (
     _M("reads", "events", f"events of kind {', '.join(READ_EVENTS)}", "context", "Observer evidence: reads, where the platform exports them."),
 )  # fmt: skip
 _IBIS_METRICS = [m.name for m in METRICS if m.name != "reply_betweenness"]
+# The metrics that are a count of flagged messages (see _flags).
+_FLAGS = tuple(name for name in _IBIS_METRICS if name not in ("messages", "spaces_bridged", "reads"))
+# Inputs.shared key of the per-message evidence flags (_posts).
+ROLES_POSTS = "roles_posts"
 
 
 class Roles(Analysis):
@@ -92,12 +90,11 @@ class Roles(Analysis):
     def compute(self, inputs: Inputs) -> ir.Table:
         if "message_acts" not in inputs.tables:
             raise ConfigError("the roles analysis needs dialogue acts: run `villagegreen people roles`, which labels them first")
-        members = _members(inputs)
-        evidence = _evidence(_with_acts(inputs, members, _with_parent_person(members)))
-        # Readers who never wrote are people too (observers). Rows from both summed per person: a
-        # GROUP BY treats the whole window's NULL period as one value, where an outer join on it
+        posts = _dated(_posts(inputs), inputs.window.grain)
+        # Readers who never wrote are people too (observers). Rows of all parts summed per person:
+        # a GROUP BY treats the whole window's NULL period as one value, where an outer join on it
         # needs an OR that DuckDB runs as a nested loop.
-        parts = [evidence, _reads(inputs)]
+        parts = [_evidence(posts), _spaces_bridged(posts), _reads(inputs)]
         widened = [part.select("period", "person_id", *(_as_count(part, name) for name in _IBIS_METRICS)) for part in parts]
         everything = union_all(widened)
         per_person = everything.group_by(["period", "person_id"]).agg(**{name: everything[name].sum() for name in _IBIS_METRICS})
@@ -111,11 +108,17 @@ def _as_count(part: ir.Table, name: str) -> ir.IntegerValue:
     return (part[name] if name in part.columns else ibis.literal(0)).cast("int64").name(name)
 
 
-def roles_inputs(store: Store, window: Window, facilitators: frozenset[str] = frozenset(), *, include_private: bool = False) -> Inputs:
-    """The canonical tables plus ``message_acts``, for :class:`Roles`."""
+def roles_inputs(
+    store: Store, window: Window, facilitators: frozenset[str] = frozenset(), *, include_private: bool = False, shared: Shared | None = None
+) -> Inputs:
+    """The canonical tables plus ``message_acts``, for :class:`Roles`.
+
+    Pass one materialising ``shared`` to the runs of both grains so that the per-message flags
+    are computed once (without it each query recomputes them, twice per grain).
+    """
     backend = ibis.duckdb.from_connection(store.con)
     tables = {name: backend.table(name) for name in (*CANONICAL_TABLES, "message_acts")}
-    return Inputs(tables, window, facilitators, include_private)
+    return Inputs(tables, window, facilitators, include_private, shared or Shared())
 
 
 # A table used in two places is computed twice (ibis writes it out each time). So each step
@@ -123,12 +126,32 @@ def roles_inputs(store: Store, window: Window, facilitators: frozenset[str] = fr
 # themselves: the query then grows with the number of steps instead of doubling at each.
 
 
+def _posts(inputs: Inputs) -> ir.Table:
+    """One row per member message in the window: ``sent_at``, ``space_id``, ``person_id``,
+    ``other`` (the author of the parent when that is somebody else, else NULL) and one boolean
+    per evidence flag (:data:`_FLAGS`).
+
+    The joins that find parents, roots, acts, replies and validations are the costly part of
+    roles and do not depend on the grain: the runner keeps this table once per run
+    (``Inputs.shared``) for both grains and the betweenness pairs.
+    """
+
+    def build() -> ir.Table:
+        members = _members(inputs)
+        return _flags(_with_acts(inputs, members, _with_parent_person(members)))
+
+    return inputs.shared.get(shared_key(ROLES_POSTS, inputs), build)
+
+
+def _dated(posts: ir.Table, grain: Grain) -> ir.Table:
+    return posts.mutate(period=period_of(posts.sent_at, grain))
+
+
 def _members(inputs: Inputs) -> ir.Table:
-    """Member messages in the window, only the columns roles need, with period and parent id."""
+    """Member messages in the window, only the columns roles need, with the parent id."""
     messages = contributions(inputs).filter(lambda t: t.person_id.notnull())
     return messages.select(
-        "id", "conversation_id", "space_id", "person_id", "is_root",
-        period=period_of(messages.sent_at, inputs.window.grain),
+        "id", "conversation_id", "space_id", "person_id", "is_root", "sent_at",
         parent_id=ibis.ifelse(messages.is_root, ibis.null("string"), messages.reply_to_id.fill_null(messages.conversation_id)),
     )  # fmt: skip
 
@@ -137,11 +160,6 @@ def _with_parent_person(members: ir.Table) -> ir.Table:
     """Adds who wrote the parent (NULL when the parent is not a member message in the window)."""
     authors = members.select(author_key=members.id, parent_person=members.person_id)
     return members.left_join(authors, members.parent_id == authors.author_key).drop("author_key")
-
-
-def _replies(authored: ir.Table) -> ir.Table:
-    """Replies to somebody else: the edges of the reply graph."""
-    return authored.filter(authored.parent_person.notnull() & (authored.parent_person != authored.person_id))
 
 
 def _with_acts(inputs: Inputs, members: ir.Table, authored: ir.Table) -> ir.Table:
@@ -200,13 +218,8 @@ def _validations(inputs: Inputs) -> ir.Table:
     )
 
 
-def _evidence(posts: ir.Table) -> ir.Table:
-    """The evidence counts per period and person, spaces bridged included, in one pass.
-
-    Each reply to somebody else is counted twice: once for its author (who replied in that
-    space) and once for the parent's author (who was replied to there). Summed per space, then
-    per person; a space is bridged where both happened.
-    """
+def _flags(posts: ir.Table) -> ir.Table:
+    """Per message, which evidence it is (see :func:`_posts`)."""
     is_answer = posts.act == "answer"
     replied_by_others = posts.replies_from_others.fill_null(0) > 0
     to_other = posts.parent_person.notnull() & (posts.parent_person != posts.person_id)
@@ -223,28 +236,38 @@ def _evidence(posts: ir.Table) -> ir.Table:
         "conversations_joined": posts.is_root & replied_by_others,
         "discussions_joined": posts.is_root & (posts.act != "question") & replied_by_others,
         "summaries": posts.act == "facilitation",
-        "gave": to_other,
     }
-    other = ibis.ifelse(to_other.fill_null(False), posts.parent_person, ibis.null("string"))
-    flagged = posts.select(
-        "period",
-        "space_id",
-        "person_id",
-        sides=ibis.array([posts.person_id, other]),
-        **{name: flag.fill_null(False).cast("int64") for name, flag in flags.items()},  # 0/1, summed below
+    return posts.select(
+        # Without the time zone (the store's sessions are UTC, see store/database.py): truncating
+        # a plain timestamp to the month is a fraction of the calendar work a TIMESTAMPTZ needs
+        # (at 1M messages 4 of the 6 CPU-s of the monthly sums went to that), same periods.
+        sent_at=posts.sent_at.cast("timestamp"),
+        space_id=posts.space_id,
+        person_id=posts.person_id,
+        other=ibis.ifelse(to_other.fill_null(False), posts.parent_person, ibis.null("string")),
+        **{name: flag.fill_null(False) for name, flag in flags.items()},
     )
-    rows = flagged.mutate(who=flagged.sides.unnest()).drop("sides")
-    rows = rows.filter(rows.who.notnull())
-    own = (rows.who == rows.person_id).cast("int64")  # the row of the author's own message
-    counted = [name for name in flags if name != "gave"]
-    per_space = rows.group_by(["period", "who", "space_id"]).agg(
-        messages=own.sum(), gave=(own * rows.gave).max(), got=(1 - own).max(), **{name: (own * rows[name]).sum() for name in counted}
-    )
-    per_person = per_space.group_by(["period", "who"]).agg(
-        messages=per_space.messages.sum(), spaces_bridged=(per_space.gave * per_space.got).sum(), **{name: per_space[name].sum() for name in counted}
-    )
-    # Someone only replied to in a period, who wrote nothing in it, has no evidence there.
-    return per_person.filter(per_person.messages > 0).rename(person_id="who")
+
+
+def _evidence(posts: ir.Table) -> ir.Table:
+    """The evidence counts per period and person: messages and the sum of each flag."""
+    return posts.group_by(["period", "person_id"]).agg(messages=posts.count(), **{name: posts[name].cast("int64").sum() for name in _FLAGS})
+
+
+def _spaces_bridged(posts: ir.Table) -> ir.Table:
+    """Spaces where the person both replied to somebody else and was replied to, per period.
+
+    Each reply to somebody else is one side for its author (gave) and one for the parent's
+    author (got); a space with both sides for a person is bridged. A union and GROUP BY, not a
+    join, so that the whole window's NULL period matches itself.
+    """
+    replies = posts.filter(posts.other.notnull())
+    gave = replies.select("period", "space_id", who=replies.person_id, side=ibis.literal(1)).distinct()
+    got = replies.select("period", "space_id", who=replies.other, side=ibis.literal(2)).distinct()
+    sides = gave.union(got, distinct=False)
+    per_space = sides.group_by(["period", "who", "space_id"]).agg(sides=sides.count())
+    both = per_space.filter(per_space.sides == 2)
+    return both.group_by(["period", "who"]).agg(spaces_bridged=both.count()).rename(person_id="who")
 
 
 def _reads(inputs: Inputs) -> ir.Table:
@@ -264,28 +287,16 @@ def _reads(inputs: Inputs) -> ir.Table:
 
 def betweenness_rows(inputs: Inputs) -> list[dict[str, Any]]:
     """Betweenness on the undirected reply graph of each period (roles_betweenness.py)."""
-    replies = _replies(_with_parent_person(_members(inputs)))
-    pairs = replies.select("period", "person_id", "parent_person").distinct().to_pyarrow()
+    posts = _dated(_posts(inputs), inputs.window.grain)
+    replies = posts.filter(posts.other.notnull())
+    pairs = replies.select("period", "person_id", parent_person=replies.other).distinct().to_pyarrow()
     rows: list[dict[str, Any]] = []
-    for period, left, right in _pairs_by_period(pairs):
-        people, ends = np.unique(np.concatenate([left, right]), return_inverse=True)
-        graph = UndirectedGraph(len(people), ends[: len(left)], ends[len(left) :])
+    for period, people, left, right in periods_graphs(pairs):
+        graph = UndirectedGraph(len(people), left, right)
         scores = betweenness(graph, exact_max=BETWEENNESS_EXACT_MAX)
         rows.extend(
-            {"period_start": period, "scope_kind": "person", "scope_id": str(person), "metric": "reply_betweenness", "value": float(score)}
-            for person, score in zip(people.tolist(), scores.tolist(), strict=True)
+            {"period_start": period, "scope_kind": "person", "scope_id": person, "metric": "reply_betweenness", "value": score}
+            for person, score in zip(people, scores.tolist(), strict=True)
             if score > 0
         )
     return rows
-
-
-def _pairs_by_period(pairs: pa.Table) -> Iterator[tuple[datetime | None, npt.NDArray[np.str_], npt.NDArray[np.str_]]]:
-    """(period, authors, parents' authors) per period; one period (NULL) for the whole window."""
-    periods = pairs.column("period")
-    for period in pc.unique(periods).to_pylist():
-        chosen = pairs.filter(pc.is_null(periods) if period is None else pc.equal(periods, pa.scalar(period, periods.type)))
-        yield period, _strings(chosen.column("person_id")), _strings(chosen.column("parent_person"))
-
-
-def _strings(column: pa.ChunkedArray) -> npt.NDArray[np.str_]:
-    return np.asarray(column.to_pylist(), dtype=np.str_)
