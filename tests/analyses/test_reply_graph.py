@@ -10,6 +10,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from tests.analyses.garden import plant_garden
 from villagegreen.analyses.framework import Window
 from villagegreen.analyses.inputs import NON_CONTRIBUTION_KINDS
 from villagegreen.analyses.reply_graph import reply_graph_rows
@@ -71,15 +72,7 @@ def test_random_reply_graphs_match_networkx(store: Store) -> None:
     """Dense random replies among 12 people over two spaces and three weeks: many mutual pairs and repeats."""
     chance = random.Random(11)
     con = store.con
-    con.execute("INSERT INTO sources (id, connector, name, first_imported_at, last_imported_at) VALUES ('s', 'synthetic', 'garden', ?, ?)", [T0, T0])
-    for space in ("a", "b"):
-        con.execute("INSERT INTO spaces (id, source_id, native_id, name, kind, private) VALUES (?, 's', ?, ?, 'channel', false)", [space, space, space])
-    for person in range(12):
-        con.execute("INSERT INTO people VALUES (?, ?, ?)", [f"p{person}", f"P{person}", T0])
-        con.execute(
-            "INSERT INTO identities (id, source_id, native_id, display_name, is_bot, person_id) VALUES (?, 's', ?, ?, false, ?)",
-            [f"i{person}", f"u{person}", f"P{person}", f"p{person}"],
-        )
+    plant_garden(con, 12, T0)
     ids: dict[str, list[str]] = {"a": [], "b": []}
     for n in range(400):
         space = chance.choice("ab")

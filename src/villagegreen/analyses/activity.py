@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 import ibis
 
 from villagegreen.analyses.framework import Analysis, Grain, Inputs, Metric
-from villagegreen.analyses.inputs import contributions_with_parents, float_literal, long_rows, people, period_of, union_all
+from villagegreen.analyses.inputs import contributions_with_parents, float_literal, long_rows, people, period_of, shared_key, union_all
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -31,6 +31,13 @@ READING_WPM = 238.0
 REACTION_EFFORT = 0.25
 
 SCOPES = (("person", "person_id"), ("space", "space_id"), ("community", None))
+# The shared per-day table (see TimeAndEnergy.daily): its keys and its summable counts.
+ACTIVITY_DAYS = "activity_days"
+_DAY_KEYS = ("person_id", "space_id", "day")
+_DAY_COUNTS = (
+    "messages", "words", "conversations_started", "replies_given", "effort_messages",
+    "replies_received", "reactions_given", "reactions_received", "words_read",
+)  # fmt: skip
 
 
 class TimeAndEnergy(Analysis):
@@ -76,94 +83,83 @@ class TimeAndEnergy(Analysis):
 
     def compute(self, inputs: Inputs) -> ir.Table:
         grain = inputs.window.grain
+        days = inputs.shared.get(shared_key(ACTIVITY_DAYS, inputs), lambda: self.daily(inputs))
+        days = days.mutate(period=period_of(days.day, grain))
+        return union_all([self._per_scope(days, scope_kind, column) for scope_kind, column in SCOPES])
+
+    @classmethod
+    def daily(cls, inputs: Inputs) -> ir.Table:
+        """Every count of the analysis per (person, space, UTC day): one table for every grain.
+
+        Weeks, months and the whole window are sums of days (plus distinct days and people),
+        so the joins and word sums run once per run instead of once per grain. ``day`` is the
+        start of the day (a timestamp): its week or month is the week or month of every
+        moment in it. ``wrote`` marks the rows with a message, for the distinct counts.
+        """
         # Same as with_parent_person on the rows with a person: a parent without one leaves
         # parent_person NULL either way.
         messages = contributions_with_parents(inputs).filter(lambda t: t.person_id.notnull())
-        messages = messages.mutate(period=period_of(messages.sent_at, grain))
-        written = self._written(messages)
-        received = self._replies_received(messages)
-        reactions_given, reactions_received = self._reactions(inputs, messages, grain)
-        reading = self._reading(messages, grain)
-        parts: list[ir.Table] = []
-        for scope_kind, column in SCOPES:
-            parts.append(self._per_scope(written, received, reactions_given, reactions_received, reading, scope_kind, column))
-        return union_all(parts)
+        messages = messages.mutate(day=messages.sent_at.truncate("D"))
+        parts = [
+            cls._written(messages),
+            cls._replies_received(messages),
+            *cls._reactions(inputs, messages),
+            cls._reading(messages),
+        ]
+        rows = union_all([part.select(*_DAY_KEYS, **{name: part[name] if name in part.columns else _zero(name) for name in _DAY_COUNTS}) for part in parts])
+        days = rows.group_by(list(_DAY_KEYS)).agg(**{name: rows[name].sum() for name in _DAY_COUNTS})
+        return days.mutate(wrote=days.messages > 0)
 
     @staticmethod
     def _written(messages: ir.Table) -> ir.Table:
-        return messages.mutate(
-            is_reply_to_other=(messages.parent_person.notnull() & (messages.parent_person != messages.person_id)).cast("int64"),
-            effort=(messages.words + 1).log2(),
-            day=messages.sent_at.date(),
+        is_reply_to_other = messages.parent_person.notnull() & (messages.parent_person != messages.person_id)
+        return messages.group_by(list(_DAY_KEYS)).agg(
+            messages=messages.count(),
+            words=messages.words.sum(),
+            conversations_started=messages.is_root.cast("int64").sum(),
+            replies_given=is_reply_to_other.cast("int64").sum(),
+            effort_messages=(messages.words + 1).log2().sum(),
         )
 
     @staticmethod
     def _replies_received(messages: ir.Table) -> ir.Table:
         replies = messages.filter(messages.parent_person.notnull() & (messages.parent_person != messages.person_id))
-        # Credited to the person replied to, in the space and period of the reply.
-        return replies.select(person_id=replies.parent_person, space_id=replies.space_id, period=replies.period)
+        # Credited to the person replied to, in the space and day of the reply.
+        credited = replies.select(person_id=replies.parent_person, space_id=replies.space_id, day=replies.day)
+        return credited.group_by(list(_DAY_KEYS)).agg(replies_received=credited.count())
 
     @staticmethod
-    def _reactions(inputs: Inputs, messages: ir.Table, grain: Grain) -> tuple[ir.Table, ir.Table]:
+    def _reactions(inputs: Inputs, messages: ir.Table) -> tuple[ir.Table, ir.Table]:
         reactions = inputs.tables["reactions"]
         reactors = people(inputs)
         targets = messages.select(message_key=messages.id, author=messages.person_id, space_id=messages.space_id, sent_at=messages.sent_at)
         joined = reactions.inner_join(targets, reactions.message_id == targets.message_key).left_join(reactors, reactions.identity_id == reactors.identity_id)
-        joined = joined.mutate(period=period_of(joined.reacted_at.fill_null(joined.sent_at), grain))
-        given = joined.filter(joined.person_id.notnull()).select(
-            person_id=joined.person_id, space_id=joined.space_id, period=joined.period, count=joined["count"]
-        )
+        joined = joined.mutate(day=joined.reacted_at.fill_null(joined.sent_at).truncate("D"))
+        given = joined.filter(joined.person_id.notnull())
+        given = given.group_by([given.person_id, given.space_id, given.day]).agg(reactions_given=given["count"].sum())
         by_others = joined.filter(joined.person_id.isnull() | (joined.person_id != joined.author))
-        received = by_others.select(person_id=by_others.author, space_id=by_others.space_id, period=by_others.period, count=by_others["count"])
+        received = by_others.group_by([by_others.author.name("person_id"), by_others.space_id, by_others.day]).agg(reactions_received=by_others["count"].sum())
         return given, received
 
     @staticmethod
-    def _reading(messages: ir.Table, grain: Grain) -> ir.Table:
+    def _reading(messages: ir.Table) -> ir.Table:
         last = messages.group_by(["person_id", "conversation_id"]).agg(last_at=messages.sent_at.max(), space_id=messages.space_id.arbitrary())
         others = messages.select(conv=messages.conversation_id, author=messages.person_id, at=messages.sent_at, words=messages.words)
         joined = last.inner_join(others, (last.conversation_id == others.conv) & (others.at < last.last_at) & (others.author != last.person_id))
         per = joined.group_by(["person_id", "conversation_id", "space_id", "last_at"]).agg(words=joined.words.sum())
-        return per.select(person_id=per.person_id, space_id=per.space_id, period=period_of(per.last_at, grain), words=per.words)
+        read = per.select(person_id=per.person_id, space_id=per.space_id, day=per.last_at.truncate("D"), words=per.words)
+        return read.group_by(list(_DAY_KEYS)).agg(words_read=read.words.sum())
 
     @staticmethod
-    def _per_scope(
-        written: ir.Table,
-        received: ir.Table,
-        reactions_given: ir.Table,
-        reactions_received: ir.Table,
-        reading: ir.Table,
-        scope_kind: str,
-        column: str | None,
-    ) -> ir.Table:
-        def keys(table: ir.Table) -> list[ir.Value]:
-            scope = table[column] if column else ibis.literal(scope_kind)
-            return [table.period.name("period"), scope.name("scope")]
-
-        wrote = written.group_by(keys(written)).agg(
-            messages=written.count(),
-            words=written.words.sum(),
-            active_days=written.day.nunique(),
-            active_people=written.person_id.nunique(),
-            conversations_started=written.is_root.cast("int64").sum(),
-            replies_given=written.is_reply_to_other.sum(),
-            effort_messages=written.effort.sum(),
+    def _per_scope(days: ir.Table, scope_kind: str, column: str | None) -> ir.Table:
+        scope = days[column] if column else ibis.literal(scope_kind)
+        combined = days.group_by([days.period.name("period"), scope.name("scope")]).agg(
+            active_days=days.day.nunique(where=days.wrote),
+            active_people=days.person_id.nunique(where=days.wrote),
+            **{name: days[name].sum() for name in _DAY_COUNTS},
         )
-        got = received.group_by(keys(received)).agg(replies_received=received.count())
-        gave_r = reactions_given.group_by(keys(reactions_given)).agg(reactions_given=reactions_given["count"].sum())
-        got_r = reactions_received.group_by(keys(reactions_received)).agg(reactions_received=reactions_received["count"].sum())
-        read = reading.group_by(keys(reading)).agg(words_read=reading.words.sum())
-        combined = wrote
-        for other in (got, gave_r, got_r, read):
-            # Outer joins: someone who only reacted in a week still has a row for that week.
-            joined = combined.outer_join(other, [combined.period.identical_to(other.period), combined.scope == other.scope])
-            combined = joined.mutate(period=joined.period.fill_null(joined.period_right), scope=joined.scope.fill_null(joined.scope_right)).drop(
-                "period_right", "scope_right"
-            )
-        counts = (
-            "messages", "words", "active_days", "active_people", "conversations_started", "replies_given", "effort_messages",
-            "replies_received", "reactions_given", "reactions_received", "words_read",
-        )  # fmt: skip
-        combined = combined.mutate(**{name: combined[name].fill_null(0) for name in counts})
+        # Someone who only reacted in a week still has a row for that week, with zeros.
+        combined = combined.mutate(**{name: combined[name].fill_null(0) for name in _DAY_COUNTS})
         combined = combined.mutate(
             minutes_writing=combined.words.cast("float64") / float_literal(WRITING_WPM),
             minutes_reading=combined.words_read.cast("float64") / float_literal(READING_WPM),
@@ -171,3 +167,7 @@ class TimeAndEnergy(Analysis):
         )
         metrics = [m.name for m in TimeAndEnergy.metrics if not (scope_kind == "person" and m.name == "active_people")]
         return long_rows(combined, scope_kind=scope_kind, scope=combined.scope, metrics=metrics)
+
+
+def _zero(name: str) -> ir.Value:
+    return float_literal(0.0) if name == "effort_messages" else ibis.literal(0, type="int64")

@@ -79,7 +79,7 @@ def _conversation_facts(inputs: Inputs) -> ir.Table:
         last_at=joined.at.max(),
     )
     top = _top_author_share(joined)
-    last = _last_author_is_facilitator(joined)
+    last = _last_author_is_facilitator(joined, per_conversation, facilitators)
     facts = per_conversation.left_join(top, per_conversation.conversation_id == top.top_conv).left_join(
         last, per_conversation.conversation_id == last.last_conv
     )
@@ -119,7 +119,11 @@ def _top_author_share(joined: ir.Table) -> ir.Table:
     return top.select(top_conv=top.conversation_id, top_author_share=top.n / top.total, top_author_is_facilitator=top.by_facilitator)
 
 
-def _last_author_is_facilitator(joined: ir.Table) -> ir.Table:
-    ranked = joined.mutate(rank=ibis.row_number().over(group_by=joined.conversation_id, order_by=[joined.at.desc(), joined.author]))
-    last = ranked.filter(ranked["rank"] == 0)
-    return last.select(last_conv=last.conversation_id, last_is_facilitator=last.by_facilitator)
+def _last_author_is_facilitator(joined: ir.Table, per_conversation: ir.Table, facilitators: frozenset[str]) -> ir.Table:
+    # The last message is the latest one; among messages at that same moment, the author first
+    # in order (NULL authors last), as a row_number over (at desc, author) would pick. A join on
+    # the latest moment and a min() do that without sorting every message of every conversation.
+    ends = per_conversation.select(end_conv=per_conversation.conversation_id, end_at=per_conversation.last_at)
+    at_end = joined.inner_join(ends, (joined.conversation_id == ends.end_conv) & (joined.at == ends.end_at))
+    last = at_end.group_by(last_conv=at_end.conversation_id).agg(author=at_end.author.min())
+    return last.select(last.last_conv, last_is_facilitator=is_facilitator(last.author, facilitators))

@@ -215,23 +215,7 @@ class Health(Analysis):
 
     @staticmethod
     def _people_measures(messages: ir.Table, scope_kind: str, column: str | None, grain: Grain, since: datetime | None) -> ir.Table:
-        scope = messages[column] if column else ibis.literal(scope_kind)
-        t = messages.mutate(scope=scope)
-        t = t.mutate(
-            first_ever=t.sent_at.min().over(group_by=[t.scope, t.person_id]),
-            previous_at=t.sent_at.lag().over(group_by=[t.scope, t.person_id], order_by=t.sent_at),
-        )
-        if since is not None:
-            # History before the window decides who is new or returning; only the window is reported.
-            t = t.filter(t.sent_at >= since)
-        t = t.mutate(period=period_of(t.sent_at, grain))
-        t = t.mutate(opens_period=t.sent_at == t.sent_at.min().over(group_by=[t.period, t.scope, t.person_id]))
-        per_person = t.group_by(["period", "scope", "person_id"]).agg(
-            n=t.count(),
-            first_in_period=t.sent_at.min(),
-            first_ever=t.first_ever.min(),
-            gap_before=t.previous_at.min(where=t.opens_period),
-        )
+        per_person = Health._person_periods(messages, scope_kind, column, grain, since)
         is_new = per_person.first_ever == per_person.first_in_period
         reactivated = (whole_seconds(per_person.first_in_period) - whole_seconds(per_person.gap_before)) >= REACTIVATION_DAYS * 86400
         ranked = per_person.mutate(
@@ -253,6 +237,30 @@ class Health(Analysis):
         if grain != "all":
             parts.append(Health._lost_and_retained(ranked, scope_kind, grain))
         return union_all(parts)
+
+    @staticmethod
+    def _person_periods(messages: ir.Table, scope_kind: str, column: str | None, grain: Grain, since: datetime | None) -> ir.Table:
+        """Per (period, scope, person) in the window: n, first_in_period, first_ever, gap_before.
+
+        gap_before is the person's last message in this scope before their first one in the
+        period (NULL if none). Messages are first aggregated per person and period (plus one
+        bucket per period for the history before ``since``), and the window functions run over
+        those buckets, not over every message: buckets of one person are disjoint stretches of
+        time, so the previous bucket's last message is the last message before this one's first.
+        """
+        in_window = messages.sent_at >= since if since is not None else ibis.literal(True)
+        scope = messages[column] if column else ibis.literal(scope_kind)
+        scoped = messages.mutate(scope=scope, in_window=in_window, period=period_of(messages.sent_at, grain))
+        buckets = scoped.group_by(["scope", "person_id", "in_window", "period"]).agg(
+            n=scoped.count(), first_in_period=scoped.sent_at.min(), last_in_period=scoped.sent_at.max()
+        )
+        person = [buckets.scope, buckets.person_id]
+        buckets = buckets.mutate(
+            first_ever=buckets.first_in_period.min().over(group_by=person),
+            gap_before=buckets.last_in_period.lag().over(group_by=person, order_by=buckets.first_in_period),
+        )
+        windowed = buckets.filter(buckets.in_window)
+        return windowed.select("period", "scope", "person_id", "n", "first_in_period", "first_ever", "gap_before")
 
     @staticmethod
     def _lost_and_retained(per_person: ir.Table, scope_kind: str, grain: Grain) -> ir.Table:

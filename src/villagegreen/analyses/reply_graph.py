@@ -10,9 +10,11 @@ the replier's person to the parent's person (self-replies dropped, repeats count
   0 below 3 people.
 
 Both used to be computed by building networkx graphs in Python, which took 77% of the health
-analysis at a million messages; as joins and aggregates they run in the engine (DuckDB or
-Spark) and give the same numbers (tests/analyses/test_reply_graph.py checks them against
-networkx on random graphs).
+analysis at a million messages; as aggregates they run in the engine (DuckDB or Spark) and give
+the same numbers (tests/analyses/test_reply_graph.py checks them against networkx on random
+graphs). Both come from one table of unordered pairs of people, with how many of the two
+directions exist: reciprocity is the share of directed edges in two-way pairs, and a degree is
+the number of pairs a person is in, so neither needs a self-join or a union with deduplication.
 """
 
 from __future__ import annotations
@@ -25,48 +27,42 @@ import ibis.expr.types as ir
 from villagegreen.analyses.framework import Inputs
 from villagegreen.analyses.inputs import contributions_with_parents, float_literal, period_of
 
-_KEYS = ("pkey", "period", "scope_kind", "scope_id")
+_KEYS = ("period", "scope_kind", "scope_id")
 
 
 def reply_edges(inputs: Inputs) -> ir.Table:
-    """Distinct directed edges per scope and period; ``pkey`` is the period as a join key ("all" for the whole window)."""
+    """Distinct directed edges (source replied to target) per scope and period (NULL for the whole window)."""
     messages = contributions_with_parents(inputs)
     replies = messages.filter(messages.person_id.notnull() & messages.parent_person.notnull() & (messages.person_id != messages.parent_person))
     period = period_of(replies.sent_at, inputs.window.grain)
-    pairs = replies.select(
-        # NULL periods (grain "all") would never join: key them by a string instead.
-        pkey=period.cast("string").fill_null("all"),
-        period=period,
-        space_id=replies.space_id,
-        source=replies.person_id,
-        target=replies.parent_person,
+    pairs = replies.select(period=period, space_id=replies.space_id, source=replies.person_id, target=replies.parent_person)
+    by_space = pairs.distinct()
+    # A community edge is a space edge in any space: deduplicate the (much smaller) space edges again.
+    community = by_space.select("period", "source", "target").distinct()
+    return ibis.union(
+        by_space.select("period", scope_kind=ibis.literal("space"), scope_id=by_space.space_id, source=by_space.source, target=by_space.target),
+        community.select("period", scope_kind=ibis.literal("community"), scope_id=ibis.literal("community"), source=community.source, target=community.target),
+        distinct=False,
     )
-    by_space = pairs.select(pairs.pkey, pairs.period, scope_kind=ibis.literal("space"), scope_id=pairs.space_id, source=pairs.source, target=pairs.target)
-    community = pairs.select(
-        pairs.pkey, pairs.period, scope_kind=ibis.literal("community"), scope_id=ibis.literal("community"), source=pairs.source, target=pairs.target
-    )
-    return ibis.union(by_space, community, distinct=True)
 
 
-def reciprocity(edges: ir.Table) -> ir.Table:
-    back = edges.select(
-        b_pkey=edges.pkey, b_kind=edges.scope_kind, b_scope=edges.scope_id, b_source=edges.target, b_target=edges.source, mutual=ibis.literal(1)
-    )
-    joined = edges.left_join(
-        back,
-        [
-            edges.pkey == back.b_pkey, edges.scope_kind == back.b_kind, edges.scope_id == back.b_scope,
-            edges.source == back.b_source, edges.target == back.b_target,
-        ],
-    )  # fmt: skip
-    counts = joined.group_by(list(_KEYS)).agg(edges=joined.count(), mutual=joined.mutual.fill_null(0).sum())
-    return counts.select(*_KEYS, metric=ibis.literal("reply_reciprocity"), value=counts.mutual.cast("float64") / counts.edges.cast("float64"))
+def undirected_pairs(edges: ir.Table) -> ir.Table:
+    """Per unordered pair of people {lo, hi}: ``directions``, how many of the two directed edges exist (1 or 2)."""
+    lo = ibis.least(edges.source, edges.target)
+    hi = ibis.greatest(edges.source, edges.target)
+    return edges.group_by([*_KEYS, lo.name("lo"), hi.name("hi")]).agg(directions=edges.count())
 
 
-def centralisation(edges: ir.Table) -> ir.Table:
-    ends = ibis.union(
-        edges.select(*_KEYS, person=edges.source, other=edges.target), edges.select(*_KEYS, person=edges.target, other=edges.source), distinct=True
-    )
+def reciprocity(pairs: ir.Table) -> ir.Table:
+    # An edge is returned exactly when its pair has both directions: no self-join needed.
+    counts = pairs.group_by(list(_KEYS)).agg(edges=pairs.directions.sum(), mutual=pairs.directions.sum(where=pairs.directions == 2))
+    value = counts.mutual.fill_null(0).cast("float64") / counts.edges.cast("float64")
+    return counts.select(*_KEYS, metric=ibis.literal("reply_reciprocity"), value=value)
+
+
+def centralisation(pairs: ir.Table) -> ir.Table:
+    # Each unordered pair is one undirected edge: a person's degree is the number of pairs they are in.
+    ends = ibis.union(pairs.select(*_KEYS, person=pairs.lo), pairs.select(*_KEYS, person=pairs.hi), distinct=False)
     degrees = ends.group_by([*_KEYS, "person"]).agg(degree=ends.count())
     stats = degrees.group_by(list(_KEYS)).agg(n=degrees.count(), top=degrees.degree.max(), total=degrees.degree.sum())
     n = stats.n.cast("float64")
@@ -76,8 +72,8 @@ def centralisation(edges: ir.Table) -> ir.Table:
 
 def reply_graph_rows(inputs: Inputs) -> list[dict[str, Any]]:
     """Reciprocity and degree centralisation of who-replies-to-whom, per scope and period (long rows)."""
-    edges = reply_edges(inputs)
-    measures = ibis.union(reciprocity(edges), centralisation(edges))
+    pairs = undirected_pairs(reply_edges(inputs))
+    measures = ibis.union(reciprocity(pairs), centralisation(pairs))
     table = measures.select(
         period_start=measures.period, scope_kind=measures.scope_kind, scope_id=measures.scope_id, metric=measures.metric, value=measures.value
     )

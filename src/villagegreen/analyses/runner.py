@@ -129,23 +129,36 @@ def run_analyses(
                     if on_progress:
                         on_progress(f"{analysis.name} ({grain}) on {engine}")
                     inputs = Inputs(tables, Window(grain, since, until), resolution.person_ids, include_private, shared)
-                    report.runs.append(run_one(store, analysis, inputs))
+                    report.runs.append(run_one(store, analysis, inputs, in_store=engine == "duckdb"))
         finally:
             shared.release()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def run_one(store: Store, analysis: Analysis, inputs: Inputs) -> RunSummary:
+def run_one(store: Store, analysis: Analysis, inputs: Inputs, *, in_store: bool = False) -> RunSummary:
+    """Computes one analysis at one grain and replaces its stored run.
+
+    ``in_store``: the expressions run on the store's own DuckDB connection, so rows that no
+    Python code needs to see (no findings, no Python rows) go from the query straight into
+    ``analysis_results`` instead of through Arrow (2.3M rows for weekly activity at 1M messages).
+    """
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
-    computed = analysis.compute(inputs).to_pyarrow()
+    expression = analysis.compute(inputs)
     extra = analysis.python_rows(inputs)
+    window = inputs.window
+    run_id = make_id(analysis.name, "run", f"{analysis.version}|{window.key}|{inputs.include_private}")
+    if in_store and not extra and not _reads_rows(analysis):
+        with store.transaction():
+            _clear_run(store, run_id)
+            row_count = _insert_from_query(store, run_id, str(ibis.to_sql(expression, dialect="duckdb")))
+            _insert_run(store, analysis, inputs, run_id, started_at, row_count)
+        return RunSummary(analysis.name, analysis.version, window.key, run_id, row_count, 0, time.perf_counter() - clock)
+    computed = expression.to_pyarrow()
     results = pa.concat_tables([computed.select(list(RESULT_COLUMNS)).cast(_RESULT_SCHEMA), pa.Table.from_pylist(extra, schema=_RESULT_SCHEMA)])
     # Only analyses that look at their rows get them as Python dicts (millions for weekly activity).
     findings = analysis.findings(inputs, results.to_pylist()) if _reads_rows(analysis) else []
-    window = inputs.window
-    run_id = make_id(analysis.name, "run", f"{analysis.version}|{window.key}|{inputs.include_private}")
     with store.transaction():
         _replace_run(store, analysis, inputs, run_id, started_at, len(results), results, findings)
     return RunSummary(analysis.name, analysis.version, window.key, run_id, len(results), len(findings), time.perf_counter() - clock)
@@ -159,17 +172,8 @@ def _replace_run(
     store: Store, analysis: Analysis, inputs: Inputs, run_id: str, started_at: datetime, row_count: int, results: pa.Table, findings: list[Finding]
 ) -> None:
     con = store.con
-    for table in ("analysis_results", "analysis_findings"):
-        con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-    con.execute("DELETE FROM analysis_runs WHERE id = ?", [run_id])
-    window = inputs.window
-    con.execute(
-        "INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run_id, analysis.name, analysis.version, window.key, window.grain, window.since, window.until, inputs.include_private,
-            started_at, datetime.now(UTC), row_count, json.dumps({"facilitators": len(inputs.facilitators)}),
-        ],
-    )  # fmt: skip
+    _clear_run(store, run_id)
+    _insert_run(store, analysis, inputs, run_id, started_at, row_count)
     con.register("_vg_results", results)
     try:
         con.execute(f"INSERT INTO analysis_results SELECT '{run_id}', {', '.join(RESULT_COLUMNS)} FROM _vg_results")
@@ -180,3 +184,28 @@ def _replace_run(
             "INSERT INTO analysis_findings VALUES (?, ?, ?, ?, ?, ?, ?)",
             [[run_id, f.kind, f.scope_kind, f.scope_id, f.severity, f.message, json.dumps(f.evidence, default=str)] for f in findings],
         )
+
+
+def _clear_run(store: Store, run_id: str) -> None:
+    for table in ("analysis_results", "analysis_findings"):
+        store.con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+    store.con.execute("DELETE FROM analysis_runs WHERE id = ?", [run_id])
+
+
+def _insert_run(store: Store, analysis: Analysis, inputs: Inputs, run_id: str, started_at: datetime, row_count: int) -> None:
+    window = inputs.window
+    store.con.execute(
+        "INSERT INTO analysis_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id, analysis.name, analysis.version, window.key, window.grain, window.since, window.until, inputs.include_private,
+            started_at, datetime.now(UTC), row_count, json.dumps({"facilitators": len(inputs.facilitators)}),
+        ],
+    )  # fmt: skip
+
+
+def _insert_from_query(store: Store, run_id: str, sql: str) -> int:
+    """Inserts the rows of ``sql`` (the layout of RESULT_COLUMNS) under ``run_id``; returns how many."""
+    # The same types as _RESULT_SCHEMA gives the Arrow path.
+    columns = "CAST(period_start AS TIMESTAMP), scope_kind, scope_id, metric, CAST(value AS DOUBLE)"
+    inserted = store.con.execute(f"INSERT INTO analysis_results SELECT ?, {columns} FROM ({sql})", [run_id]).fetchone()
+    return int(inserted[0]) if inserted else 0
