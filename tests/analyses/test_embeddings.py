@@ -129,3 +129,43 @@ def test_small_batches_and_transactions_store_every_vector_of_the_static_model(
     expected = embedder.encode([texts[i] for i in ids])
     assert np.allclose(np.stack([vectors[i] for i in ids]), expected, atol=1e-6)
     assert all(hashes[i] == hashlib.md5(texts[i].encode()).hexdigest() for i in ids)
+
+
+@dataclass
+class FailingEmbedder(CountingEmbedder):
+    """Fails on the call that would pass ``fail_after`` texts."""
+
+    fail_after: int = 10**9
+
+    def encode(self, texts: list[str]) -> np.ndarray:  # type: ignore[type-arg]
+        if self.seen + len(texts) > self.fail_after:
+            raise RuntimeError("the model broke")
+        return super().encode(texts)
+
+
+def test_a_failure_keeps_committed_transactions_stops_the_helper_thread_and_restores_settings(
+    tmp_path: Path, embedder: StaticEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from villagegreen.analyses import embedding_store
+
+    monkeypatch.setattr(embedding_store, "BATCH", 4)
+    monkeypatch.setattr(embedding_store, "COMMIT_ROWS", 8)
+    path = tmp_path / "c.jsonlist"
+    path.write_text(json.dumps(messages(30)))
+    settings = "SELECT current_setting('write_buffer_row_group_count'), current_setting('disabled_compression_methods')"
+    with Store.open(tmp_path / "s.duckdb") as store:
+        import_path(store, path, connector_class=JsonListConnector)
+        before = store.con.execute(settings).fetchall()
+        # Batches of 4, commits every 8 rows: texts 1-16 are in two committed transactions,
+        # 17-20 in the third, which the failure on texts 21-24 rolls back.
+        with pytest.raises(RuntimeError, match="the model broke"):
+            embed_messages(store, FailingEmbedder(embedder, fail_after=20))
+        ((stored,),) = store.con.execute("SELECT count(*) FROM embeddings").fetchall()
+        assert stored == 16
+        assert not [thread for thread in threading.enumerate() if thread.name.startswith("embed")]
+        assert store.con.execute(settings).fetchall() == before
+        # The next run finishes the job: only the 14 missing messages are embedded.
+        retry = CountingEmbedder(embedder)
+        assert embed_messages(store, retry).embedded == 14 == retry.seen
