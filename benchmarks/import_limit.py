@@ -167,13 +167,13 @@ def measure(size: int, work: Path, workers: list[int]) -> dict[str, object]:
     return result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated message counts (1000000 for the full benchmark)")
     parser.add_argument("--work", type=Path, help="keep generated exports here (default: a temporary folder)")
     parser.add_argument("--workers", default=f"1,{os.cpu_count() or 1}", help="comma-separated worker counts to import with (default: 1 and the CPUs)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
     workers = list(dict.fromkeys(int(count) for count in args.workers.split(",")))
     with tempfile.TemporaryDirectory() as tmp:
@@ -187,7 +187,8 @@ def main() -> None:
     if args.json:
         machine = f"{platform.machine()} {platform.processor()}".strip()
         print(json.dumps({"machine": machine, "cpus": os.cpu_count(), "results": results}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.benchmarks.scripts import load_script
 from villagegreen.analyses.runner import ANALYSES
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "analyses_scale.py"
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("analyses_scale_benchmark", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("analyses_scale")
 
 
 def test_every_step_and_every_registered_analysis_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

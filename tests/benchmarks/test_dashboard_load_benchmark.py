@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.benchmarks.scripts import load_script
 from villagegreen.analyses.runner import run_analyses
 from villagegreen.config import Config
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "dashboard_load.py"
 TINY_EXPORT = Path(__file__).resolve().parents[1] / "data" / "mail" / "standard.mbox"
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("dashboard_load_benchmark", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("dashboard_load")
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "localhost", "example.org", "10.0.0.1"])

@@ -6,15 +6,14 @@ The tiny log below is invented, in the corpus' layout (``[HH:MM] <nick> text``,
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "disentangle.py"
+from tests.benchmarks.scripts import load_script
+
 DEV = "eval/irc-disentanglement/dev"
 
 LOG = """[23:58] <ash> how do I mount a usb drive?
@@ -28,12 +27,7 @@ GOLD = "0 2 -\n2 3 -\n4 4 -\n"
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("disentangle_benchmark", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("disentangle")
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ is all the benchmark asks of the peer. Timings are never asserted.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.benchmarks.scripts import load_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "peer_perceval.py"
 FAKE_MBOX = """
@@ -29,12 +30,7 @@ class MBox:
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("peer_perceval_benchmark", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("peer_perceval")
 
 
 @pytest.fixture

@@ -6,15 +6,14 @@ The thread below is invented, in the corpus' layout (``Name: "…"   Email: "…
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "stories.py"
+from tests.benchmarks.scripts import load_script
+
 SPLIT = "eval/convosumm-email"
 
 THREAD = (
@@ -31,12 +30,7 @@ TARGET = "Ana asks how often to water tomato seedlings. Ben replies that she sho
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("stories_benchmark", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("stories")
 
 
 def test_thread_layout_is_read_into_senders_bodies_and_reply_parents() -> None:
