@@ -127,3 +127,23 @@ def test_the_real_archive_read_by_two_workers_equals_one_process(shared_data: Pa
         labels = MailConnector().read_parts(tree, _context()).labels
     assert len(labels) >= MIN_PARTS, "the archive would be read in one process: the test would prove nothing"
     _assert_same_import(path, tmp_path)
+
+
+def test_a_compressed_file_is_never_split_across_parts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Reaching the middle of a gzipped file means decompressing all before it, once per part.
+    folder = tmp_path / "list"
+    shutil.copytree(DATA / "pipermail", folder)
+    (folder / "2024q2.txt.gz").write_bytes(gzip.compress((DATA / "standard.mbox").read_bytes()))
+    (folder / "2024q3.txt").write_bytes((DATA / "standard.mbox").read_bytes())
+    monkeypatch.setattr(mail_parts, "PART_MESSAGES", 2)
+    with SourceTree(folder) as tree:
+        parted = MailConnector().read_parts(tree, _context())
+        boundaries = {part.end for part in parted._parts}
+        ranges, first = {}, 0
+        for name, starts in parted.index.offsets.items():
+            ranges[name] = (first, first + len(starts))
+            first += len(starts)
+    gz_first, gz_last = ranges["2024q2.txt.gz"]
+    plain_first, plain_last = ranges["2024q3.txt"]
+    assert gz_last - gz_first > 2 and not any(gz_first < b < gz_last for b in boundaries)
+    assert any(plain_first < b < plain_last for b in boundaries)  # plain files are still cut

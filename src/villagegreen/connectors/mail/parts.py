@@ -6,15 +6,17 @@ parse headers, note byte offsets), threading, spaces and identities. After it, e
 records depend only on its own bytes and on what the head computed (its id, its root's and
 parent's ids, its author's id), so the messages can be mapped in independent parts: runs of
 consecutive messages, each cut out of the files at the noted offsets. A part is about
-``PART_MESSAGES`` messages (more for huge archives, so there are at most ``MAX_PARTS``); the
-parts depend only on the archive, never on the number of workers, and
+``PART_MESSAGES`` messages (more for huge archives, so there are at most ``MAX_PARTS``). A part
+ends inside a file only where the file can be sought cheaply (a plain file on disk): reaching the
+middle of a gzipped file or a zip member means decompressing everything before it, so such a
+file is never split. The parts depend only on the archive, never on the number of workers, and
 :func:`~villagegreen.connectors.base.read_in_order` over them is the one-process read.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,7 +65,7 @@ class MailParts:
 
     def __init__(self, connector: MailConnector, tree: SourceTree, context: ReadContext, index: MailIndex) -> None:
         self.connector, self.tree, self.context, self.index = connector, tree, context, index
-        self._parts = _plan(index.headers)
+        self._parts = _plan(index, splittable=lambda name: tree.kind != "zip" and not name.lower().endswith(".gz"))
         # Set by head(), read by the parts (in forked workers, from the head's copy).
         self._threads = Threads([], [], [])
         self._message_ids: list[str] = []
@@ -160,12 +162,24 @@ class MailParts:
                 break
 
 
-def _plan(headers: list[ParsedHeader | None]) -> list[_Part]:
+def _plan(index: MailIndex, splittable: Callable[[str], bool]) -> list[_Part]:
+    """Runs of consecutive messages of about ``size``; a file that is not ``splittable`` stays in one part."""
+    headers = index.headers
     size = max(PART_MESSAGES, -(-len(headers) // MAX_PARTS))
-    parts = []
-    kept = 0
-    for first in range(0, len(headers), size):
-        end = min(first + size, len(headers))
-        parts.append(_Part(first, end, kept))
-        kept += sum(1 for h in headers[first:end] if h is not None)
+    ends: list[int] = []  # ordinal after each part's last message
+    first = 0  # ordinal of the current file's first message
+    for name, starts in index.offsets.items():
+        last = first + len(starts)
+        if splittable(name):  # at the multiples of size inside the file, as if files did not matter
+            ends.extend(range(size * (first // size + 1), last, size))
+        if last - (ends[-1] if ends else 0) >= size:
+            ends.append(last)
+        first = last
+    if not ends or ends[-1] < len(headers):
+        ends.append(len(headers))
+    parts, kept, start = [], 0, 0
+    for end in ends:
+        parts.append(_Part(start, end, kept))
+        kept += sum(1 for h in headers[start:end] if h is not None)
+        start = end
     return parts
