@@ -76,8 +76,8 @@ def test_a_person_at_capacity_is_skipped_until_their_routed_question_gets_a_repl
     assert full.skipped[0]["person_id"] == "p-bo"
     assert full.skipped[0]["reason"].startswith("at capacity: 1 open routed questions")
     community.con.execute(
-        "INSERT INTO messages (id, source_id, native_id, conversation_id, reply_to_id, space_id, author_id, sent_at, text, kind) "
-        "VALUES ('a5', 'src', 'a5', 'q5', 'q5', 'general', 'i-bo', ?, 'Blend them with mix() in the fragment shader.', 'message')",
+        "INSERT INTO messages (id, source_id, native_id, conversation_id, reply_to_id, space_id, author_id, sent_at, text, kind, word_count) "
+        "VALUES ('a5', 'src', 'a5', 'q5', 'q5', 'general', 'i-bo', ?, 'Blend them with mix() in the fragment shader.', 'message', 8)",
         [datetime(2024, 2, 10, 1, tzinfo=UTC)],
     )
     assert people(find_experts(community, SHADER_QUESTION, k=1, clock=TODAY).suggestions) == ["p-bo"]

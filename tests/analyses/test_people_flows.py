@@ -40,8 +40,8 @@ def _fill(store: Store) -> list[tuple[str, str, datetime]]:
         mid = f"m{n}"
         con.execute("INSERT INTO conversations (id, source_id, space_id, started_at) VALUES (?, 's', ?, ?)", [mid, space, at])
         con.execute(
-            "INSERT INTO messages (id, source_id, native_id, space_id, conversation_id, reply_to_id, author_id, sent_at, text, kind) "
-            "VALUES (?, 's', ?, ?, ?, NULL, ?, ?, 'x', 'message')",
+            "INSERT INTO messages (id, source_id, native_id, space_id, conversation_id, reply_to_id, author_id, sent_at, text, kind, word_count) "
+            "VALUES (?, 's', ?, ?, ?, NULL, ?, ?, 'x', 'message', 1)",
             [mid, mid, space, mid, f"i{author[1:]}", at],
         )
         written.append((author, space, at))

@@ -82,8 +82,8 @@ def test_random_reply_graphs_match_networkx(store: Store) -> None:
         if parent is None:
             con.execute("INSERT INTO conversations (id, source_id, space_id, started_at) VALUES (?, 's', ?, ?)", [mid, space, T0 + timedelta(hours=n)])
         con.execute(
-            "INSERT INTO messages (id, source_id, native_id, space_id, conversation_id, reply_to_id, author_id, sent_at, text, kind) "
-            "VALUES (?, 's', ?, ?, ?, ?, ?, ?, 'x', 'message')",
+            "INSERT INTO messages (id, source_id, native_id, space_id, conversation_id, reply_to_id, author_id, sent_at, text, kind, word_count) "
+            "VALUES (?, 's', ?, ?, ?, ?, ?, ?, 'x', 'message', 1)",
             [mid, mid, space, conversation, parent, f"i{chance.randrange(12)}", T0 + timedelta(hours=n)],
         )
         ids[space].append(mid)

@@ -67,9 +67,9 @@ def build_community(store: Store, messages: list[tuple[str, str, datetime, int, 
         if parent is None:
             con.execute("INSERT INTO conversations (id, source_id, space_id, title, started_at) VALUES (?, 'src', 'general', ?, ?)", [message_id, title, sent])
         con.execute(
-            "INSERT INTO messages (id, source_id, native_id, conversation_id, reply_to_id, space_id, author_id, sent_at, text, kind) "
-            "VALUES (?, 'src', ?, ?, ?, 'general', ?, ?, ?, 'message')",
-            [message_id, message_id, root, parent, f"i-{author}", sent, text],
+            "INSERT INTO messages (id, source_id, native_id, conversation_id, reply_to_id, space_id, author_id, sent_at, text, kind, word_count) "
+            "VALUES (?, 'src', ?, ?, ?, 'general', ?, ?, ?, 'message', ?)",
+            [message_id, message_id, root, parent, f"i-{author}", sent, text, len(text.split())],
         )
     con.execute("INSERT INTO reactions (id, source_id, message_id, identity_id, kind, count) VALUES ('v1', 'src', 'a1', NULL, 'accept', 1)")
     con.execute("INSERT INTO reactions (id, source_id, message_id, identity_id, kind, count) VALUES ('v2', 'src', 'a2', NULL, 'like', 2)")

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes import JsonListConnector, messages
 from villagegreen.errors import SchemaVersionError, StoreBusyError, StoreError
-from villagegreen.store import Store, database
+from villagegreen.store import Store, database, writer
 from villagegreen.store.ingest import import_path
 from villagegreen.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 
@@ -111,6 +111,7 @@ def test_migration_11_drops_the_bulk_tables_primary_keys_and_keeps_every_row(tmp
     before_11 = tuple(m for m in MIGRATIONS if m.version < 11)
     monkeypatch.setattr(database, "MIGRATIONS", before_11)
     monkeypatch.setattr(database, "LATEST_VERSION", 10)
+    monkeypatch.setattr(writer, "DERIVED_COLUMNS", {})  # word_count came with migration 12
     with Store.open(path) as store:
         import_path(store, export, connector_class=JsonListConnector)
         store.con.execute("INSERT INTO message_acts SELECT id, 'question', 1.0, 'r', NULL, 'v', now() FROM messages")
@@ -121,7 +122,9 @@ def test_migration_11_drops_the_bulk_tables_primary_keys_and_keeps_every_row(tmp
     monkeypatch.undo()
     with Store.open(path, migrate=True) as store:
         assert store.schema_version() >= 11
-        assert {table: store.con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() for table in BULK_TABLES} == old
+        # Later migrations add columns (12: messages.word_count); the version-10 columns are unchanged.
+        kept = {table: "* EXCLUDE (word_count)" if table == "messages" else "*" for table in BULK_TABLES}
+        assert {table: store.con.execute(f"SELECT {kept[table]} FROM {table} ORDER BY ALL").fetchall() for table in BULK_TABLES} == old
         keys = _primary_keys(store)
         assert keys == 0
         # Without the index the writer alone keeps ids unique: a re-import adds nothing.
@@ -130,3 +133,45 @@ def test_migration_11_drops_the_bulk_tables_primary_keys_and_keeps_every_row(tmp
         for table in ("raw_items", "messages", "conversations", "identities"):
             ((rows, ids),) = store.con.execute(f"SELECT count(*), count(DISTINCT id) FROM {table}").fetchall()
             assert rows == ids > 0, table
+
+
+# Every kind of separator str.split() knows, next to words, doubled and at the ends.
+AWKWARD_TEXTS = (
+    "",
+    "   ",
+    "one",
+    " two  words ",
+    "tab\tand\nnew line",
+    "no\u00a0break",
+    "ideographic\u3000space",
+    "line\u2028sep\x1cinfo\x85nel",
+    "\u200bzero-width is no space",
+)
+
+
+def test_migration_12_counts_the_words_of_every_stored_message_as_the_writer_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    export = tmp_path / "a.jsonlist"
+    export.write_text(json.dumps(messages(12)))
+    path = tmp_path / "s.duckdb"
+    monkeypatch.setattr(database, "MIGRATIONS", tuple(m for m in MIGRATIONS if m.version < 12))
+    monkeypatch.setattr(database, "LATEST_VERSION", 11)
+    monkeypatch.setattr(writer, "DERIVED_COLUMNS", {})
+    with Store.open(path) as store:
+        import_path(store, export, connector_class=JsonListConnector)
+        # Give the imported messages texts with every awkward separator (the export's are plain).
+        ids = [row[0] for row in store.con.execute("SELECT id FROM messages ORDER BY id").fetchall()]
+        for message_id, text in zip(ids, AWKWARD_TEXTS, strict=False):
+            store.con.execute("UPDATE messages SET text = ? WHERE id = ?", [text, message_id])
+        before = store.con.execute("SELECT * FROM messages ORDER BY id").fetchall()
+    monkeypatch.undo()
+    with Store.open(path, migrate=True) as store:
+        after = store.con.execute("SELECT * EXCLUDE (word_count), word_count FROM messages ORDER BY id").fetchall()
+        assert [row[:-1] for row in after] == before
+        assert [row[-1] for row in after] == [len(row[8].split()) for row in before]
+        assert {row[-1] for row in after} >= {0, 1, 2, 4}  # blank, one, two and four words
+        # Re-importing restores the export's texts: only the rows changed above differ, so the
+        # writer's count of every other message equals the migration's.
+        again = import_path(store, export, connector_class=JsonListConnector)
+        assert (again.counts["messages"].new, again.counts["messages"].updated) == (0, len(AWKWARD_TEXTS))
+        rows = store.con.execute("SELECT text, word_count FROM messages").fetchall()
+        assert [count for _text, count in rows] == [len(text.split()) for text, _count in rows]

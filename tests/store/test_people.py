@@ -53,7 +53,7 @@ def build_garden(store: Store) -> None:
 
 def _add_message(store: Store, message_id: str, source: str, author: str | None) -> None:
     store.con.execute(
-        "INSERT INTO messages VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 'hello', 'message', NULL)",
+        "INSERT INTO messages VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 'hello', 'message', NULL, 1)",
         [message_id, source, message_id, message_id, f"sp-{source}", author, T0],
     )
 

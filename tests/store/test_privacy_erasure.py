@@ -61,8 +61,8 @@ def build(store: Store) -> None:
     ]
     for message_id, source, conversation, reply_to, author, text in messages:
         con.execute(
-            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'message', NULL)",
-            [message_id, source, message_id, conversation, reply_to, f"sp-{source}", author, T0, text],
+            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'message', NULL, ?)",
+            [message_id, source, message_id, conversation, reply_to, f"sp-{source}", author, T0, text, len(text.split())],
         )
     for conversation, source, title in (
         ("c1", "slack", "Wren asks about roses"),
@@ -166,7 +166,7 @@ def test_the_block_list_erases_a_returning_account_again(store: Store) -> None:
     # What a re-import of the slack export writes: the account, its person, a message mentioning the name.
     store.con.execute("INSERT INTO identities VALUES ('id-wren-slack', 'slack', 'U0WREN01', 'Wren Halloway', 'wren', NULL, false, NULL, 'id-wren-slack')")
     store.con.execute("INSERT INTO people VALUES ('id-wren-slack', 'Wren Halloway', ?)", [T0])
-    store.con.execute("INSERT INTO messages VALUES ('c4', 'slack', 'c4', 'c4', NULL, 'sp-slack', 'id-wren-slack', ?, 'back again', 'message', NULL)", [T0])
+    store.con.execute("INSERT INTO messages VALUES ('c4', 'slack', 'c4', 'c4', NULL, 'sp-slack', 'id-wren-slack', ?, 'back again', 'message', NULL, 2)", [T0])
     store.con.execute("INSERT INTO conversations VALUES ('c4', 'slack', 'sp-slack', 'back again', ?, NULL)", [T0])
     assert apply_block_list(store, source_id="mail").people == 0  # another source: nothing to do
     with store.transaction():

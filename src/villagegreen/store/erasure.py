@@ -116,7 +116,9 @@ def erase(store: Store, person_id: str) -> ErasureReport:
     if tombstones:
         ids = sorted(tombstones)
         con.execute(
-            "UPDATE messages SET text = '', author_id = NULL, kind = 'erased', meta = NULL, native_id = 'erased:' || id WHERE list_contains(?, id)", [ids]
+            "UPDATE messages SET text = '', word_count = 0, author_id = NULL, kind = 'erased', meta = NULL, native_id = 'erased:' || id "
+            "WHERE list_contains(?, id)",
+            [ids],
         )
         con.execute("UPDATE conversations SET title = NULL WHERE list_contains(?, id)", [ids])
         report.tombstoned_messages = len(ids)

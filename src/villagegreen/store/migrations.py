@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from villagegreen.store.word_count import word_count_sql
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -479,6 +481,33 @@ _DECLARED: tuple[Migration, ...] = (
         INSERT INTO embeddings_v11 SELECT * FROM embeddings;
         DROP TABLE embeddings;
         ALTER TABLE embeddings_v11 RENAME TO embeddings;
+        """,
+    ),
+    Migration(
+        12,
+        "message_word_counts",
+        # Every analysis run split every message's text to count its words (8-11 CPU-s at a
+        # million messages); the writer now counts them once (store/word_count.py). Existing
+        # messages are counted here with the same definition in SQL. Rebuilt rather than
+        # altered: DuckDB 1.5 cannot add a column with a constraint (NOT NULL).
+        f"""
+        CREATE TABLE messages_v12 (
+            id VARCHAR NOT NULL,
+            source_id VARCHAR NOT NULL,
+            native_id VARCHAR NOT NULL,
+            conversation_id VARCHAR NOT NULL,
+            reply_to_id VARCHAR,
+            space_id VARCHAR NOT NULL,
+            author_id VARCHAR,
+            sent_at TIMESTAMPTZ NOT NULL,
+            "text" VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            meta JSON,
+            word_count INTEGER NOT NULL
+        );
+        INSERT INTO messages_v12 SELECT *, {word_count_sql('"text"')} FROM messages;
+        DROP TABLE messages;
+        ALTER TABLE messages_v12 RENAME TO messages;
         """,
     ),
 )

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from villagegreen.model import Conversation, Event, Identity, Message, RawItem, Reaction, Space
 from villagegreen.store.report import ImportReport
+from villagegreen.store.word_count import count_words
 
 RECORD_TYPES = (RawItem, Space, Identity, Conversation, Message, Reaction, Event)
 
@@ -55,13 +56,30 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "private": pa.bool_(),
     "is_bot": pa.bool_(),
     "count": pa.int64(),
+    "word_count": pa.int32(),
+}
+
+
+# Columns computed from a record's own fields when its batch is staged, not carried by the
+# record: (column, source field, function of that field's value).
+DERIVED_COLUMNS: dict[str, tuple[tuple[str, str, Callable[[Any], Any]], ...]] = {
+    "messages": (("word_count", "text", count_words),),
 }
 
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
     table: str
-    columns: tuple[str, ...]
+    fields: tuple[str, ...]
+
+    @property
+    def derived(self) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
+        return DERIVED_COLUMNS.get(self.table, ())
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The stored columns: the record's fields, then the derived ones."""
+        return self.fields + tuple(column for column, _field, _function in self.derived)
 
     @property
     def compared(self) -> tuple[str, ...]:
@@ -75,7 +93,7 @@ class TableSpec:
 SPECS: dict[type, TableSpec] = {cls: TableSpec(cls.TABLE, tuple(f.name for f in fields(cls))) for cls in RECORD_TYPES}
 
 
-_ROW_GETTERS = {cls: attrgetter(*spec.columns) for cls, spec in SPECS.items()}
+_ROW_GETTERS = {cls: attrgetter(*spec.fields) for cls, spec in SPECS.items()}
 
 
 def _qualified(alias: str, columns: tuple[str, ...]) -> str:
@@ -182,9 +200,11 @@ def _arrow(spec: TableSpec, rows: Iterable[tuple[Any, ...]]) -> pa.Table:
     schema = spec.schema()
     if not columns:
         return schema.empty_table()
-    if "meta" in spec.columns:
-        at = spec.columns.index("meta")
+    if "meta" in spec.fields:
+        at = spec.fields.index("meta")
         columns[at] = [_meta_json(value) for value in columns[at]]
+    for _column_name, field, function in spec.derived:
+        columns.append(list(map(function, columns[spec.fields.index(field)])))
     return pa.Table.from_arrays(
         [_column(values, schema.field(name).type) for name, values in zip(spec.columns, columns, strict=True)],
         schema=schema,
