@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from villagegreen.connectors.disentangle import ChatLine, conversation_roots, disentangle, thread_messages
+from villagegreen.connectors.disentangle import ChatLine, conversation_roots, disentangle, place_messages, thread_messages
 from villagegreen.model import Message
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -49,6 +49,25 @@ def test_answers_join_the_questions_they_address_and_carry_the_inferred_flag() -
     assert by_id["c"].meta == {"reply_inferred": True}
     # Roots have no parent and no flag.
     assert (by_id["a"].reply_to_id, by_id["a"].meta) == (None, {})
+
+
+def test_place_messages_places_the_same_way_and_returns_the_roots() -> None:
+    def stream() -> list[Message]:
+        return [
+            message("a", 0, "ash", "how do I mount a usb drive?"),
+            message("b", 0, "birch", "anyone know why my wifi drops every hour?"),
+            message("c", 1, "cedar", "ash: use the file manager, or mount /dev/sdb1 /mnt"),
+            message("d", 2, "dale", "birch: check dmesg for the wifi driver"),
+            message("e", 90, "ash", "a new day, a new question?"),
+        ]
+
+    placed, threaded = stream(), stream()
+    roots = place_messages(placed, NAMES)
+    conversations = thread_messages(threaded, NAMES)
+    # Only the messages nothing earlier was picked for are roots: a, b and (90 minutes later) e.
+    assert [root.id for root in roots] == [c.id for c in conversations] == ["a", "b", "e"]
+    assert all(root.conversation_id == root.id for root in roots)
+    assert [(m.conversation_id, m.reply_to_id, m.meta) for m in placed] == [(m.conversation_id, m.reply_to_id, m.meta) for m in threaded]
 
 
 def test_names_come_from_author_names_not_ids() -> None:

@@ -9,6 +9,7 @@ which fills in the conversations the platform did not record. Messages are chang
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 
 from villagegreen.connectors.disentangle.threader import ChatLine, conversation_roots, disentangle
 from villagegreen.model import Conversation, Message
@@ -55,22 +56,37 @@ def thread_messages(
     Every message's ``conversation_id`` is then its root's id, and one
     :meth:`Conversation.opened_by` is returned per root among ``messages``, in time order.
     """
-    ordered = sorted(messages, key=lambda message: message.sent_at)
+    return [Conversation.opened_by(root) for root in place_messages(messages, author_names, keep_roots=keep_roots, off_stream=off_stream)]
+
+
+def place_messages(
+    messages: Sequence[Message],
+    author_names: Mapping[str, str],
+    *,
+    keep_roots: Collection[str] = (),
+    off_stream: Collection[str] = (),
+) -> list[Message]:
+    """:func:`thread_messages`, returning the root messages (in time order) instead of their
+    conversations: for a connector that yields its own Conversation records."""
+    ordered = sorted(messages, key=_sent_at)
     kept, hidden = set(keep_roots), set(off_stream)
+    # One explicit_parent per message; a list, not a dict, so that messages sharing an id
+    # (a corrupt export) each keep their own link in the stream, as they always did.
+    links = [explicit_parent(message) for message in ordered]
     lines = [
+        # A self link pins a root: disentangle keeps a given link, conversation_roots reads it as "no parent".
         ChatLine(
-            id=message.id,
-            author=author_names.get(message.author_id, message.author_id) if message.author_id else "",
-            time=message.sent_at,
-            text=message.text,
-            # A self link pins a root: disentangle keeps a given link, conversation_roots reads it as "no parent".
-            reply_to=explicit_parent(message) or (message.id if message.id in kept else None),
+            message.id,
+            author_names.get(message.author_id, message.author_id) if message.author_id else "",
+            message.sent_at,
+            message.text,
+            link or (message.id if message.id in kept else None),
         )
-        for message in ordered
+        for message, link in zip(ordered, links, strict=True)
         if message.id not in hidden
     ]
     parents = disentangle(lines)
-    recorded = {message.id: explicit_parent(message) for message in ordered}
+    recorded = {message.id: link for message, link in zip(ordered, links, strict=True)}
     for message in ordered:
         if message.id in hidden:
             parents[message.id] = recorded[message.id] or message.id
@@ -78,17 +94,22 @@ def thread_messages(
     if _has_forward_link(ordered, recorded):
         _drop_cycles(parents, inferred)
     roots = conversation_roots(parents)
-    conversations: list[Conversation] = []
+    opened: list[Message] = []
     for message in ordered:
-        parent = parents[message.id]
-        if parent != message.id and recorded[message.id] is None:
+        message_id = message.id
+        parent = parents[message_id]
+        if parent != message_id and recorded[message_id] is None:
             message.reply_to_id = parent
             # A fresh dict: a mapper may share one meta dict between records.
             message.meta = {**message.meta, "reply_inferred": True}
-        message.conversation_id = roots[message.id]
-        if message.conversation_id == message.id:
-            conversations.append(Conversation.opened_by(message))
-    return conversations
+        root = message.conversation_id = roots[message_id]
+        if root == message_id:
+            opened.append(message)
+    return opened
+
+
+def _sent_at(message: Message) -> datetime:
+    return message.sent_at
 
 
 def _has_forward_link(ordered: Sequence[Message], recorded: Mapping[str, str | None]) -> bool:

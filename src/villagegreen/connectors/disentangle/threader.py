@@ -69,23 +69,31 @@ class Weights:
 DEFAULT_WEIGHTS = Weights()
 
 
-@dataclass(frozen=True, slots=True)
 class _Cues:
-    name: str
-    addressee: str | None
-    mentions: frozenset[str]
-    vector: dict[str, float]
-    question: bool
-    minutes: float
+    """What the scorer reads of one line. ``vector`` (TF-IDF) is built by :func:`_choose` on the
+    line's first comparison: a line whose neighbours are all more than ``max_gap_minutes`` away
+    is never compared, and in a quiet channel that is most lines. The vector is the same
+    whenever it is built, since the document frequencies are fixed before any line is scored.
+    """
+
+    __slots__ = ("addressee", "document", "mentions", "minutes", "name", "question", "tfidf", "vector")
+
+    def __init__(
+        self, name: str, addressee: str | None, mentions: frozenset[str], question: bool, minutes: float, document: list[str], tfidf: cues.TfIdf
+    ) -> None:
+        self.name, self.addressee, self.mentions, self.question, self.minutes = name, addressee, mentions, question, minutes
+        self.document, self.tfidf = document, tfidf
+        self.vector: dict[str, float] | None = None
 
 
 def _prepare(lines: Sequence[ChatLine]) -> list[_Cues]:
-    documents = [cues.words(line.text) for line in lines]
+    lowered = [line.text.lower() for line in lines]
+    documents = [cues.lowered_words(text) for text in lowered]
     tfidf = cues.TfIdf(documents)
     start = lines[0].time if lines else None
     prepared = []
     names: dict[str, str] = {}  # few authors write many lines
-    for line, document in zip(lines, documents, strict=True):
+    for line, text, document in zip(lines, lowered, documents, strict=True):
         minutes = (line.time - start).total_seconds() / 60 if start is not None else 0.0
         name = names.get(line.author)
         if name is None:
@@ -94,20 +102,21 @@ def _prepare(lines: Sequence[ChatLine]) -> list[_Cues]:
             _Cues(
                 name=name,
                 addressee=cues.addressee(line.text),
-                mentions=cues.name_tokens(line.text),
-                vector=tfidf.vector(document),
+                mentions=cues.lowered_name_tokens(text),
                 question=cues.is_question(line.text),
                 minutes=minutes,
+                document=document,
+                tfidf=tfidf,
             )
         )
     return prepared
 
 
-def _score(me: _Cues, other: _Cues, addressee: str | None, latest: bool, latest_to_me: bool, distance: int, w: Weights) -> float:
+def _score(me: _Cues, other: _Cues, addressee: str | None, latest: bool, latest_to_me: bool, distance: int, similarity: float, w: Weights) -> float:
     """How likely ``other`` is the message ``me`` responds to (higher is likelier).
 
     ``latest`` says ``other`` is its author's latest message; ``latest_to_me`` that it is the
-    latest one addressing ``me``'s author.
+    latest one addressing ``me``'s author; ``similarity`` is the cosine of their TF-IDF vectors.
     """
     gap = max(me.minutes - other.minutes, 0.0)
     score = -w.gap * math.log1p(gap) - w.distance * math.log1p(distance)
@@ -132,7 +141,7 @@ def _score(me: _Cues, other: _Cues, addressee: str | None, latest: bool, latest_
         score += w.same_author
     elif other.question:
         score += w.answers_question
-    return score + w.lexical * cues.cosine(me.vector, other.vector)
+    return score + w.lexical * similarity
 
 
 def disentangle(lines: Sequence[ChatLine], weights: Weights = DEFAULT_WEIGHTS) -> dict[str, str]:
@@ -159,9 +168,13 @@ def disentangle(lines: Sequence[ChatLine], weights: Weights = DEFAULT_WEIGHTS) -
         if len(recent) > weights.window:
             del recent[0]
         latest_by_name[me.name] = index
-        for name in {me.addressee, *me.mentions} & latest_by_name.keys():
-            if name is not None and name != me.name:
+        # The names this line addresses or mentions, among those who have spoken (a line names
+        # few of them, so intersecting from the mentions' side does little work).
+        for name in me.mentions & latest_by_name.keys():
+            if name != me.name:
                 latest_to_name[name] = index
+        if me.addressee is not None and me.addressee != me.name and me.addressee in latest_by_name:
+            latest_to_name[me.addressee] = index
     return parents
 
 
@@ -181,13 +194,19 @@ def _choose(
     count = len(recent)
     to_me = latest_to_name.get(me.name)
     newcomer = True
+    mine = me.vector
     for position, candidate in enumerate(recent):
         other = prepared[candidate]
         if me.minutes - other.minutes > w.max_gap_minutes:
             continue
+        if mine is None:
+            mine = me.vector = me.tfidf.vector(me.document)
+        theirs = other.vector
+        if theirs is None:
+            theirs = other.vector = other.tfidf.vector(other.document)
         newcomer = newcomer and other.name != me.name
         latest = latest_by_name.get(other.name) == candidate
-        score = _score(me, other, addressee, latest, to_me == candidate, count - position - 1, w)
+        score = _score(me, other, addressee, latest, to_me == candidate, count - position - 1, cues.cosine(mine, theirs), w)
         if score > best_score:
             best_score, best = score, candidate
     # Someone who has not spoken lately and addresses nobody is usually opening a topic.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from villagegreen.connectors.base import Connector, PartedRead, ReadContext, read_in_order
@@ -28,10 +27,10 @@ from villagegreen.connectors.slack.mapping import (
     map_message,
     map_reactions,
     map_space,
-    message_native_id,
     parse_ts,
 )
 from villagegreen.connectors.slack.raw_json import compact
+from villagegreen.connectors.slack.space_state import SpaceState
 from villagegreen.connectors.slack.threading import thread_space
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import ItemError
@@ -76,12 +75,10 @@ class SlackExportConnector(Connector):
         return None if _is_flat(tree) else _SpacesRead(self, self._export(tree), context)
 
     def read_space(self, export: SlackExport, space: PlannedSpace, people: Directory, context: ReadContext) -> Iterator[Record]:
-        space_id = context.id("space", space.native_id)
-        # Threads can hang off a join or topic change; those roots are events, not messages.
-        event_roots: dict[str, datetime] = {}
-        event_conversations: set[str] = set()
+        state = SpaceState(space, context)
+        channel_id = space.native_id
         for name in export.day_files[space.folder or ""]:
-            context.on_file(f"{space.name}/{Path(name).name}")
+            context.on_file(f"{space.name}/{name.rpartition('/')[2]}")
             try:
                 entries = export.read_day(name)
             except ItemError as error:
@@ -89,71 +86,67 @@ class SlackExportConnector(Connector):
                 continue
             # Replies sort after their roots, so an event root is known before its replies.
             for entry in sorted(entries, key=_ts_order):
-                if not isinstance(entry, dict) or not isinstance(entry.get("ts"), str) or not entry["ts"]:
+                ts = entry.get("ts") if isinstance(entry, dict) else None
+                if not isinstance(ts, str) or not ts:
                     yield Skipped("message", "entry without a ts", export.tree.describe(name))
                     continue
-                native_id = message_native_id(space.native_id, entry["ts"])
+                native_id = f"{channel_id}:{ts}"  # message_native_id, inlined: once per message
                 try:
-                    sent_at = parse_ts(entry["ts"], native_id)
+                    sent_at = parse_ts(ts, native_id)
                 except ItemError as error:
                     yield Skipped("message", "ts is not a Slack timestamp", f"{export.tree.describe(name)} ({error})")
                     continue
                 yield self._raw_message(context, native_id, entry)
-                yield from self._map_entry(entry, native_id, sent_at, space, space_id, event_roots, event_conversations, people, context)
+                yield from self._map_entry(entry, native_id, sent_at, state, people, context)
 
     def _raw_message(self, context: ReadContext, native_id: str, entry: dict[str, Any]) -> RawItem:
         # What Connector.raw makes, serialised by orjson: once per message, so it is hot.
         return self.raw_json(context, "message", native_id, compact(entry))
 
-    def _map_entry(
-        self,
-        entry: dict[str, Any],
-        native_id: str,
-        sent_at: datetime,
-        space: PlannedSpace,
-        space_id: str,
-        event_roots: dict[str, datetime],
-        event_conversations: set[str],
-        people: Directory,
-        context: ReadContext,
-    ) -> Iterator[Record]:
+    def _map_entry(self, entry: dict[str, Any], native_id: str, sent_at: datetime, state: SpaceState, people: Directory, context: ReadContext) -> list[Record]:
+        """The records of one message entry: an event, or a message with its conversation and reactions."""
         ts: str = entry["ts"]
-        channel_id = space.native_id
         author = author_native_id(entry, people)
         kind = event_kind(entry)
         if kind is not None:
-            event_roots[ts] = sent_at
+            state.event_roots[ts] = sent_at
             if bot := added_bot_name(entry):
                 people.name_bot(*bot)
-            yield map_event(entry, kind, space_id=space_id, channel_id=channel_id, occurred_at=sent_at, actor=author, people=people, context=context)
-            return
-        message_id = context.id("message", native_id)
+            return [
+                map_event(entry, kind, space_id=state.space_id, channel_id=state.channel_id, occurred_at=sent_at, actor=author, people=people, context=context)
+            ]
+        records: list[Record] = []
+        message_id = state.message_ids[ts] = context.id("message", native_id)
         thread_ts = entry.get("thread_ts")
         if isinstance(thread_ts, str) and thread_ts and thread_ts != ts:
-            conversation_id = context.id("message", message_native_id(channel_id, thread_ts))
+            conversation_id = state.message_id(thread_ts)
             reply_to_id: str | None = conversation_id
-            if thread_ts in event_roots:
+            if thread_ts in state.event_roots:
                 reply_to_id = None
-                if thread_ts not in event_conversations:
-                    event_conversations.add(thread_ts)
-                    yield Conversation(conversation_id, context.source_id, space_id, None, event_roots[thread_ts], {"root": "event"})
+                if thread_ts not in state.event_conversations:
+                    state.event_conversations.add(thread_ts)
+                    records.append(Conversation(conversation_id, context.source_id, state.space_id, None, state.event_roots[thread_ts], {"root": "event"}))
         else:
             conversation_id, reply_to_id = message_id, None
-            yield Conversation(message_id, context.source_id, space_id, None, sent_at)
-        yield map_message(
-            entry,
-            message_id=message_id,
-            native_id=native_id,
-            space_id=space_id,
-            conversation_id=conversation_id,
-            reply_to_id=reply_to_id,
-            author=author,
-            sent_at=sent_at,
-            people=people,
-            context=context,
+            records.append(Conversation(message_id, context.source_id, state.space_id, None, sent_at))
+        records.append(
+            map_message(
+                entry,
+                message_id=message_id,
+                native_id=native_id,
+                space_id=state.space_id,
+                conversation_id=conversation_id,
+                reply_to_id=reply_to_id,
+                author=author,
+                sent_at=sent_at,
+                people=people,
+                context=context,
+                identity_ids=state.identity_ids,
+            )
         )
         if "reactions" in entry:
-            yield from map_reactions(entry, message_id, native_id, people, context)
+            records.extend(map_reactions(entry, message_id, native_id, people, context, state.identity_ids))
+        return records
 
     def _export(self, tree: SourceTree) -> SlackExport:
         # source_key and read both need the listings; parse users.json once per import.

@@ -39,6 +39,7 @@ from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.slack.directory import Directory
 from villagegreen.connectors.slack.export import Listing, PlannedSpace
 from villagegreen.connectors.slack.mapping import map_space, message_native_id, parse_ts
+from villagegreen.connectors.slack.space_state import SpaceState
 from villagegreen.connectors.slack.threading import thread_space
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError, ItemError
@@ -138,7 +139,6 @@ def read(connector: SlackExportConnector, tree: SourceTree, context: ReadContext
 def _read_channel(
     connector: SlackExportConnector, tree: SourceTree, log: FlatLog, space: PlannedSpace, people: Directory, context: ReadContext
 ) -> Iterator[Record]:
-    space_id = context.id("space", space.native_id)
     entries: dict[str, JsonDict] = {}
     in_pages: set[str] = set()
     thread_of: dict[str, str] = {}
@@ -153,8 +153,7 @@ def _read_channel(
             entries.setdefault(entry["ts"], entry)
             if entry["ts"] != root_ts:
                 thread_of[entry["ts"]] = root_ts
-    event_roots: dict[str, Any] = {}
-    event_conversations: set[str] = set()
+    state = SpaceState(space, context)
     for ts in sorted(entries, key=float):
         entry = entries[ts]
         native_id = message_native_id(space.native_id, ts)
@@ -165,7 +164,7 @@ def _read_channel(
             continue
         rebuilt, inferred = _rebuild(entry, thread_of.get(ts), ts in in_pages)
         yield connector.raw(context, "message", native_id, entry)
-        for record in connector._map_entry(rebuilt, native_id, sent_at, space, space_id, event_roots, event_conversations, people, context):
+        for record in connector._map_entry(rebuilt, native_id, sent_at, state, people, context):
             if inferred and isinstance(record, Event):
                 record.meta["subtype_inferred"] = True
             yield record

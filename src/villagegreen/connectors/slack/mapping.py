@@ -17,14 +17,14 @@ Slack's shapes, and the choices made here:
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.slack.directory import Directory
 from villagegreen.connectors.slack.mrkdwn import mentioned_users, to_plain, unescape
 from villagegreen.errors import ItemError
-from villagegreen.model import Event, JsonDict, Message, Reaction, Space, SpaceKind, utc_from_epoch
+from villagegreen.model import Event, JsonDict, Message, Reaction, Space, SpaceKind
 
 # Slack subtypes that record something happening to a channel rather than something said.
 EVENT_KINDS: dict[str, str] = {
@@ -59,10 +59,24 @@ EVENT_KINDS: dict[str, str] = {
 _BOT_SUBTYPES = {"bot_message"}
 
 
+class IdCache(dict[str, str]):
+    """``context.id(kind, native_id)``, remembered: for ids that recur from message to message
+    (authors, mentioned people), so each is hashed once per space rather than once per use."""
+
+    def __init__(self, context: ReadContext, kind: str) -> None:
+        super().__init__()
+        self._make, self._kind = context.id, kind
+
+    def __missing__(self, native_id: str) -> str:
+        made = self[native_id] = self._make(self._kind, native_id)
+        return made
+
+
 def parse_ts(value: object, where: str) -> datetime:
     """A Slack ``ts`` ("1452837318.000002") or epoch number as a UTC datetime."""
     try:
-        return utc_from_epoch(float(value))  # type: ignore[arg-type]
+        # model.utc_from_epoch's body, inlined: this runs once per message.
+        return datetime.fromtimestamp(float(value), UTC)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError, OSError) as error:
         raise ItemError(f"{where}: timestamp {value!r} is not a Slack ts") from error
 
@@ -139,26 +153,38 @@ def map_message(
     sent_at: datetime,
     people: Directory,
     context: ReadContext,
+    identity_ids: IdCache | None = None,
 ) -> Message:
+    """One message; ``identity_ids`` (one per space) saves re-hashing the same people's ids."""
+    ids = identity_ids if identity_ids is not None else IdCache(context, "identity")
     text, from_attachments = plain_text(entry, people)
     subtype = _text(entry.get("subtype"))
     raw_text = _raw_text(entry)
-    meta: JsonDict = {
-        "subtype": subtype,
-        "broadcast": True if subtype == "thread_broadcast" else None,
-        "text_from": "attachments" if from_attachments else None,
-        "bot_id": _text(entry.get("bot_id")),
-        "username": _text(entry.get("username")),
-        "files": _files(entry) or None,
-        "attachments": _attachments(entry) or None,
-        "mentions": [context.id("identity", people.touch_user(u)) for u in mentioned_users(raw_text)] if "<@" in raw_text else None,
-    }
+    # Only the keys that have a value, in this order (the order is kept in the store's JSON).
+    meta: JsonDict = {}
+    if subtype is not None:
+        meta["subtype"] = subtype
+        if subtype == "thread_broadcast":
+            meta["broadcast"] = True
+    if from_attachments:
+        meta["text_from"] = "attachments"
+    if (bot_id := _text(entry.get("bot_id"))) is not None:
+        meta["bot_id"] = bot_id
+    if (username := _text(entry.get("username"))) is not None:
+        meta["username"] = username
+    # Most messages have neither; the key test spares building empty lists.
+    if ("files" in entry or "file" in entry) and (files := _files(entry)):
+        meta["files"] = files
+    if "attachments" in entry and (attachments := _attachments(entry)):
+        meta["attachments"] = attachments
+    if "<@" in raw_text:
+        meta["mentions"] = [ids[people.touch_user(u)] for u in mentioned_users(raw_text)]
     edited = entry.get("edited")
     if isinstance(edited, dict) and (edited_at := _iso(edited.get("ts"))):
         meta["edited_at"] = edited_at
         editor = _text(edited.get("user"))
         if editor and editor != entry.get("user"):
-            meta["edited_by"] = context.id("identity", people.touch_user(editor))
+            meta["edited_by"] = ids[people.touch_user(editor)]
     return Message(
         id=message_id,
         source_id=context.source_id,
@@ -166,15 +192,18 @@ def map_message(
         conversation_id=conversation_id,
         reply_to_id=reply_to_id,
         space_id=space_id,
-        author_id=context.id("identity", author) if author else None,
+        author_id=ids[author] if author else None,
         sent_at=sent_at,
         text=text,
         kind="tombstone" if subtype == "tombstone" else "message",
-        meta={key: value for key, value in meta.items() if value is not None},
+        meta=meta,
     )
 
 
-def map_reactions(entry: JsonDict, message_id: str, native_id: str, people: Directory, context: ReadContext) -> list[Reaction]:
+def map_reactions(
+    entry: JsonDict, message_id: str, native_id: str, people: Directory, context: ReadContext, identity_ids: IdCache | None = None
+) -> list[Reaction]:
+    ids = identity_ids if identity_ids is not None else IdCache(context, "identity")
     reactions: list[Reaction] = []
     for reaction in _dicts(entry.get("reactions")):
         name = reaction.get("name")
@@ -182,7 +211,7 @@ def map_reactions(entry: JsonDict, message_id: str, native_id: str, people: Dire
             continue
         users = list(dict.fromkeys(u for u in _list(reaction.get("users")) if isinstance(u, str) and u))
         for user in users:
-            identity = context.id("identity", people.touch_user(user))
+            identity = ids[people.touch_user(user)]
             reactions.append(Reaction(context.id("reaction", f"{native_id}:{name}:{user}"), context.source_id, message_id, identity, name))
         count = reaction.get("count")
         # Slack lists at most a page of reactors; the rest are known only as a number.

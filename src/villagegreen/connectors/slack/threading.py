@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from villagegreen.connectors.base import ReadContext
-from villagegreen.connectors.disentangle import thread_messages
+from villagegreen.connectors.disentangle import place_messages
 from villagegreen.connectors.slack.directory import Directory
 from villagegreen.model import Conversation, Message, Record
 
@@ -35,7 +35,7 @@ def thread_space(records: Iterable[Record], people: Directory, context: ReadCont
     in_threads = {message.id for message in messages if message.conversation_id != message.id}
     with_replies = {message.conversation_id for message in messages if message.conversation_id != message.id}
     # Names are read after the space is mapped: authors missing from users.json are known only then.
-    thread_messages(messages, people.names_by_identity(context), keep_roots=with_replies, off_stream=in_threads)
+    place_messages(messages, people.names_by_identity(context), keep_roots=with_replies, off_stream=in_threads)
     joined = {message.id for message in messages if message.conversation_id != message.id}
     for record in held:
         if not (isinstance(record, Conversation) and record.id in joined):
