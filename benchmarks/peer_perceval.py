@@ -1,7 +1,7 @@
 """Import against a peer: Perceval's mbox backend and `villagegreen import` on the same archives.
 
 Usage: python benchmarks/peer_perceval.py [--sizes 10000,100000] [--real ../shared/data/mail/r-package-devel]
-       [--perceval-python /tmp/perceval-venv/bin/python] [--work DIR] [--baseline-src OLD/src] [--json]
+       [--perceval-python /tmp/perceval-venv/bin/python] [--work DIR] [--baseline-src OLD/src] [--src NEW/src] [--json]
 
 Perceval (GrimoireLab's ingestion layer) is GPL-3.0: it is a benchmark peer only, never a
 dependency. It lives in its own virtual environment, either the one given with
@@ -22,7 +22,9 @@ own:
 Reported: wall and CPU seconds, messages/s (each tool's own count), peak RSS, the ratio of
 wall-clock rates and the ratio of rates per CPU second (steadier on a shared machine). With
 ``--baseline-src`` another villagegreen (a copy of ``src/`` from before a change, put first on
-PYTHONPATH) imports the same archives in the same run, for before/after figures. The
+PYTHONPATH) imports the same archives in the same run, for before/after figures; ``--src``
+does the same for the version measured as "villagegreen" (default: the installed one), so that
+a change can be measured against its own base while others edit the checkout. The
 target is villagegreen ≥ 10× Perceval. Timings depend on the machine and its load: compare the
 ratio within one run.
 """
@@ -91,9 +93,9 @@ def villagegreen_step(folder: Path, store: Path, source: Path | None = None) -> 
     return {**step, "messages": messages, "messages_per_s": round(messages / step["seconds"], 1)}
 
 
-def compare(name: str, folder: Path, perceval_python: Path, work: Path, baseline: Path | None = None) -> dict[str, object]:
+def compare(name: str, folder: Path, perceval_python: Path, work: Path, baseline: Path | None = None, source: Path | None = None) -> dict[str, object]:
     peer = perceval_step(perceval_python, folder)
-    ours = villagegreen_step(folder, work / "peer-perceval.duckdb")
+    ours = villagegreen_step(folder, work / "peer-perceval.duckdb", source)
     cpu_ratio = (ours["messages"] / ours["cpu_s"]) / (peer["messages"] / peer["cpu_s"])
     result: dict[str, object] = {
         "archive": name, "perceval": peer, "villagegreen": ours,
@@ -136,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--make-venv", type=Path, help="create that environment here (pip install perceval) if missing")
     parser.add_argument("--work", type=Path, help="keep generated archives here (default: a temporary folder)")
     parser.add_argument("--baseline-src", type=Path, help="also import with the villagegreen in this src/ folder (a copy from before a change)")
+    parser.add_argument("--src", type=Path, help="measure the villagegreen in this src/ folder instead of the installed one")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     perceval_python = args.perceval_python or (make_venv(args.make_venv) if args.make_venv else None)
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             archives.append((f"real pipermail {args.real.name}", args.real))
         results = []
         for name, folder in archives:
-            results.append(compare(name, folder, perceval_python, work, args.baseline_src))
+            results.append(compare(name, folder, perceval_python, work, args.baseline_src, args.src))
             if not args.json:
                 print(json.dumps(results[-1]), flush=True)
     if args.json:

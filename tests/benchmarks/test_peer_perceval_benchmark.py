@@ -73,3 +73,12 @@ def test_a_baseline_source_imports_the_same_archive_in_the_same_run(tmp_path: Pa
     (result,) = json.loads(capsys.readouterr().out)["results"]
     assert result["villagegreen_baseline"]["messages"] == result["villagegreen"]["messages"] == 30
     assert result["speedup_cpu"] == pytest.approx(result["villagegreen_baseline"]["cpu_s"] / result["villagegreen"]["cpu_s"], abs=0.001)
+
+
+def test_a_given_source_is_the_one_measured(tmp_path: Path, fake_perceval: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = SCRIPT.parents[1] / "src"
+    argv = ["--sizes", "30", "--real", "", "--perceval-python", str(fake_perceval), "--work", str(tmp_path / "w"), "--src", str(source), "--json"]
+    assert load().main(argv) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["villagegreen"]["messages"] == result["perceval"]["messages"] == 30
+    assert "villagegreen_baseline" not in result

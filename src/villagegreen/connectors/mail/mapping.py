@@ -43,6 +43,10 @@ class ParsedHeader(NamedTuple):
     transfer_encoding: str
     where: str
     date_source: str
+    # For threading, computed with the header (in the first pass's workers, when it has them):
+    # the normalised subject, and whether the message may be attached to a thread by it.
+    subject_key: str = ""
+    reply_hint: bool = False
 
 
 def deobfuscate(text: str) -> tuple[str, bool]:
@@ -87,25 +91,25 @@ def lossy_shape(address: str) -> str:
 
 def resolve_identities(headers: Iterable[ParsedHeader | None]) -> tuple[dict[tuple[str, bool], str], dict[str, Counter[str]]]:
     """Map each (address, lossy) seen to an identity key, and count the display names per key."""
+    # Each (address, lossy, name) once, in first-seen order: far fewer than the messages, so
+    # shapes are computed and names counted per sender rather than per message.
+    senders = Counter((h.address, h.lossy, h.name) for h in headers if h is not None and h.address)
     clean_by_shape: dict[str, set[str]] = {}
     lossy_seen: set[str] = set()
-    for header in headers:
-        if header is None or not header.address:
-            continue
-        if header.lossy:
-            lossy_seen.add(header.address)
+    for address, lossy in dict.fromkeys((address, lossy) for address, lossy, _name in senders):
+        if lossy:
+            lossy_seen.add(address)
         else:
-            clean_by_shape.setdefault(lossy_shape(header.address), set()).add(header.address)
+            clean_by_shape.setdefault(lossy_shape(address), set()).add(address)
     keys: dict[tuple[str, bool], str] = {}
     for address in lossy_seen:
         shape = lossy_shape(address)
         candidates = clean_by_shape.get(shape, set())
         keys[(address, True)] = next(iter(candidates)) if len(candidates) == 1 else f"obfuscated:{shape}"
     names: dict[str, Counter[str]] = {}
-    for header in headers:
-        if header is not None and header.address:
-            key = keys.get((header.address, header.lossy), header.address)
-            names.setdefault(key, Counter())[header.name] += 1
+    for (address, lossy, name), count in senders.items():
+        key = keys.get((address, lossy), address)
+        names.setdefault(key, Counter())[name] += count
     return keys, names
 
 

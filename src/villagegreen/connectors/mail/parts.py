@@ -32,7 +32,7 @@ from villagegreen.connectors.mail.mapping import (
     resolve_identities,
     space_record,
 )
-from villagegreen.connectors.mail.threading import ThreadInput, Threads, clean_subject, looks_like_reply, reconstruct, subject_key
+from villagegreen.connectors.mail.threading import Threads, clean_subject, reconstruct
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.model import Record, Skipped
 
@@ -81,20 +81,7 @@ class MailParts:
         index, context, listname = self.index, self.context, self.index.listname
         yield from index.skipped
         kept = [h for h in index.headers if h is not None]
-        self._threads = reconstruct(
-            [
-                ThreadInput(
-                    native_id=h.native_id,
-                    links=h.links,
-                    sent_at=h.sent_at,
-                    subject_key=subject_key(h.subject),
-                    reply_hint=bool(h.links) or looks_like_reply(h.subject),
-                    space=h.list_id or listname.key,
-                    has_in_reply_to=h.has_in_reply_to,
-                )
-                for h in kept
-            ]
-        )
+        self._threads = reconstruct(kept, [h.list_id or listname.key for h in kept])
         for list_id in dict.fromkeys(h.list_id or listname.key for h in kept):
             space = space_record(context, list_id, listname.tag if list_id == listname.key else None)
             self._space_ids[list_id] = space.id

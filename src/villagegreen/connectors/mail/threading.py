@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 SUBJECT_WINDOW = timedelta(days=30)
 
@@ -60,14 +60,38 @@ class ThreadInput(NamedTuple):
     has_in_reply_to: bool = False  # links[0] came from In-Reply-To
 
 
+class Threadable(Protocol):
+    """What threading reads of a message: a :class:`ThreadInput`, or a parsed header as it is."""
+
+    @property
+    def native_id(self) -> str: ...
+    @property
+    def links(self) -> tuple[str, ...]: ...
+    @property
+    def sent_at(self) -> datetime: ...
+    @property
+    def subject_key(self) -> str: ...
+    @property
+    def reply_hint(self) -> bool: ...
+    @property
+    def has_in_reply_to(self) -> bool: ...
+
+
 class Threads(NamedTuple):
     parent: list[int]  # index of the parent message, -1 for roots
     root: list[int]  # index of the conversation root (itself for roots)
     how: list[str]  # "in-reply-to", "references", "subject" or "" (root)
 
 
-def reconstruct(messages: Sequence[ThreadInput]) -> Threads:
-    """Parents and roots for ``messages`` (indices into the sequence)."""
+def reconstruct(messages: Sequence[Threadable], spaces: Sequence[str] | None = None) -> Threads:
+    """Parents and roots for ``messages`` (indices into the sequence).
+
+    ``spaces``: each message's list, where subjects are matched; by default each message's own
+    ``space`` (a :class:`ThreadInput`'s). An archive's parsed headers are passed as they are,
+    with their spaces beside them: building a tuple per message cost about as much as threading.
+    """
+    if spaces is None:
+        spaces = [m.space if isinstance(m, ThreadInput) else "" for m in messages]
     n = len(messages)
     index = {m.native_id: i for i, m in enumerate(messages)}
     parent = [-1] * n
@@ -79,20 +103,21 @@ def reconstruct(messages: Sequence[ThreadInput]) -> Threads:
                 parent[i] = j
                 how[i] = "in-reply-to" if position == 0 and message.has_in_reply_to else "references"
                 break
-    _subject_fallback(messages, parent, how)
+    _subject_fallback(messages, spaces, parent, how)
     return Threads(parent, _roots(parent, how), how)
 
 
-def _subject_fallback(messages: Sequence[ThreadInput], parent: list[int], how: list[str]) -> None:
+def _subject_fallback(messages: Sequence[Threadable], spaces: Sequence[str], parent: list[int], how: list[str]) -> None:
     # key -> (anchor index, time the subject was last seen); walked in time order so an anchor
     # is always earlier than the orphans attached to it, which keeps this step acyclic.
     active: dict[tuple[str, str], tuple[int, datetime]] = {}
-    order = sorted(range(len(messages)), key=lambda k: (messages[k].sent_at, k))
+    # Python's sort is stable, so sorting the indices by time alone orders ties by index.
+    order = sorted(range(len(messages)), key=[m.sent_at for m in messages].__getitem__)
     for i in order:
         message = messages[i]
         if not message.subject_key:
             continue
-        key = (message.space, message.subject_key)
+        key = (spaces[i], message.subject_key)
         seen = active.get(key)
         recent = seen is not None and message.sent_at - seen[1] <= SUBJECT_WINDOW
         if parent[i] >= 0:
