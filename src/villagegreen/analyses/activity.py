@@ -29,27 +29,34 @@ WRITING_WPM = 19.0
 READING_WPM = 238.0
 # A reaction is a real but small act; a one-word message scores log2(2) = 1, a reaction a quarter.
 REACTION_EFFORT = 0.25
+# Each message's log2(1 + words) is rounded to a whole number of billionths before it is summed:
+# integer sums do not depend on the order the engine adds rows in (DuckDB's parallel float sums
+# did, so effort_index differed in its last bit between runs), and the index is then one exact
+# division per row. The rounding moves a sum by at most half a billionth per message.
+EFFORT_UNITS_PER_POINT = 1_000_000_000
 
 SCOPES = (("person", "person_id"), ("space", "space_id"), ("community", None))
 # The shared per-day table (see TimeAndEnergy.daily): its keys and its summable counts.
 ACTIVITY_DAYS = "activity_days"
 _DAY_KEYS = ("person_id", "space_id", "day")
 _DAY_COUNTS = (
-    "messages", "words", "conversations_started", "replies_given", "effort_messages",
+    "messages", "words", "conversations_started", "replies_given", "effort_units",
     "replies_received", "reactions_given", "reactions_received", "words_read",
 )  # fmt: skip
 
 
 class TimeAndEnergy(Analysis):
     name: ClassVar[str] = "activity"
-    version: ClassVar[str] = "1"
+    # 2 (session 6): words are split on Unicode whitespace (a no-break space separates words;
+    # counted at import, store/word_count.py) and effort_index is summed in fixed point.
+    version: ClassVar[str] = "2"
     title: ClassVar[str] = "Time and energy invested"
     summary: ClassVar[str] = "How much members write, read, reply and react, and an effort index that values thoughtful answers."
     needs: ClassVar[tuple[str, ...]] = ("messages", "identities", "spaces", "reactions")
     default_grain: ClassVar[Grain] = "week"
     metrics: ClassVar[tuple[Metric, ...]] = (
         Metric("messages", "messages", "count of member messages", "context", "Messages written (bots and platform notices excluded)."),
-        Metric("words", "words", "sum of whitespace-separated tokens", "context", "Words written."),
+        Metric("words", "words", "sum of words per message (runs between Unicode whitespace)", "context", "Words written."),
         Metric("active_days", "days", "distinct UTC dates with a message", "higher", "Days on which the member (or anyone, for a space) wrote."),
         Metric("active_people", "people", "distinct authors", "higher", "People who wrote at least once (spaces and community only)."),
         Metric("conversations_started", "conversations", "messages that open a conversation", "context", "Conversations started."),
@@ -99,26 +106,32 @@ class TimeAndEnergy(Analysis):
         # Same as with_parent_person on the rows with a person: a parent without one leaves
         # parent_person NULL either way.
         messages = contributions_with_parents(inputs).filter(lambda t: t.person_id.notnull())
-        messages = messages.mutate(day=messages.sent_at.truncate("D"))
+        messages = messages.mutate(day=_day(messages.sent_at))
         parts = [
             cls._written(messages),
             cls._replies_received(messages),
             *cls._reactions(inputs, messages),
             cls._reading(messages),
         ]
-        rows = union_all([part.select(*_DAY_KEYS, **{name: part[name] if name in part.columns else _zero(name) for name in _DAY_COUNTS}) for part in parts])
+        rows = union_all(
+            [part.select(*_DAY_KEYS, **{name: part[name] if name in part.columns else ibis.literal(0, type="int64") for name in _DAY_COUNTS}) for part in parts]
+        )
         days = rows.group_by(list(_DAY_KEYS)).agg(**{name: rows[name].sum() for name in _DAY_COUNTS})
         return days.mutate(wrote=days.messages > 0)
 
     @staticmethod
     def _written(messages: ir.Table) -> ir.Table:
+        """One row per message: not summed per day here, because nearly every message is its
+        author's only one in that space that day (1M messages, 840k such days); the sums over
+        all parts (daily) add them up once."""
         is_reply_to_other = messages.parent_person.notnull() & (messages.parent_person != messages.person_id)
-        return messages.group_by(list(_DAY_KEYS)).agg(
-            messages=messages.count(),
-            words=messages.words.sum(),
-            conversations_started=messages.is_root.cast("int64").sum(),
-            replies_given=is_reply_to_other.cast("int64").sum(),
-            effort_messages=(messages.words + 1).log2().sum(),
+        return messages.select(
+            *_DAY_KEYS,
+            messages=ibis.literal(1, type="int64"),
+            words=messages.words,
+            conversations_started=messages.is_root.cast("int64"),
+            replies_given=is_reply_to_other.cast("int64"),
+            effort_units=_effort_units(messages.words),
         )
 
     @staticmethod
@@ -134,7 +147,7 @@ class TimeAndEnergy(Analysis):
         reactors = people(inputs)
         targets = messages.select(message_key=messages.id, author=messages.person_id, space_id=messages.space_id, sent_at=messages.sent_at)
         joined = reactions.inner_join(targets, reactions.message_id == targets.message_key).left_join(reactors, reactions.identity_id == reactors.identity_id)
-        joined = joined.mutate(day=joined.reacted_at.fill_null(joined.sent_at).truncate("D"))
+        joined = joined.mutate(day=_day(joined.reacted_at.fill_null(joined.sent_at)))
         given = joined.filter(joined.person_id.notnull())
         given = given.group_by([given.person_id, given.space_id, given.day]).agg(reactions_given=given["count"].sum())
         by_others = joined.filter(joined.person_id.isnull() | (joined.person_id != joined.author))
@@ -147,7 +160,7 @@ class TimeAndEnergy(Analysis):
         others = messages.select(conv=messages.conversation_id, author=messages.person_id, at=messages.sent_at, words=messages.words)
         joined = last.inner_join(others, (last.conversation_id == others.conv) & (others.at < last.last_at) & (others.author != last.person_id))
         per = joined.group_by(["person_id", "conversation_id", "space_id", "last_at"]).agg(words=joined.words.sum())
-        read = per.select(person_id=per.person_id, space_id=per.space_id, day=per.last_at.truncate("D"), words=per.words)
+        read = per.select(person_id=per.person_id, space_id=per.space_id, day=_day(per.last_at), words=per.words)
         return read.group_by(list(_DAY_KEYS)).agg(words_read=read.words.sum())
 
     @staticmethod
@@ -163,11 +176,22 @@ class TimeAndEnergy(Analysis):
         combined = combined.mutate(
             minutes_writing=combined.words.cast("float64") / float_literal(WRITING_WPM),
             minutes_reading=combined.words_read.cast("float64") / float_literal(READING_WPM),
-            effort_index=combined.effort_messages + float_literal(REACTION_EFFORT) * combined.reactions_given.cast("float64"),
+            effort_index=combined.effort_units.cast("float64") / float_literal(EFFORT_UNITS_PER_POINT)
+            + float_literal(REACTION_EFFORT) * combined.reactions_given.cast("float64"),
         )
         metrics = [m.name for m in TimeAndEnergy.metrics if not (scope_kind == "person" and m.name == "active_people")]
         return long_rows(combined, scope_kind=scope_kind, scope=combined.scope, metrics=metrics)
 
 
-def _zero(name: str) -> ir.Value:
-    return float_literal(0.0) if name == "effort_messages" else ibis.literal(0, type="int64")
+def _effort_units(words: ir.IntegerValue) -> ir.IntegerValue:
+    """A message's log2(1 + words) in whole billionths of a point (see EFFORT_UNITS_PER_POINT)."""
+    return ((words + 1).log2() * float_literal(EFFORT_UNITS_PER_POINT)).round().cast("int64")
+
+
+def _day(moment: ir.TimestampValue) -> ir.TimestampValue:
+    """The start of the UTC day of ``moment``, without time zone.
+
+    The store's sessions are UTC (store/database.py), so dropping the zone first changes no
+    day; truncating a plain timestamp skips the calendar work a TIMESTAMPTZ needs in DuckDB.
+    """
+    return moment.cast("timestamp").truncate("D")

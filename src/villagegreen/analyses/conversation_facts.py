@@ -61,28 +61,34 @@ def _conversation_facts(inputs: Inputs) -> ir.Table:
         root_readers=_readers(roots),
     )
     facilitators = inputs.facilitators
-    replies = everything.select(
-        conv=everything.conversation_id,
-        author=everything.person_id,
-        at=everything.sent_at,
-        is_root=everything.is_root,
-        by_facilitator=is_facilitator(everything.person_id, facilitators),
+    # Everything below is about authors, so the million messages are first reduced to one row
+    # per (conversation, author); the facts are then aggregates of those rows. Grouping every
+    # message by the six root columns (and a distinct count) cost more than all the rest.
+    authors = everything.group_by(conv=everything.conversation_id, author=everything.person_id).agg(
+        n=everything.count(),
+        # The root itself is never a reply, even when its author is unknown.
+        first_reply_at=everything.sent_at.min(where=~everything.is_root),
+        last_at=everything.sent_at.max(),
     )
-    joined = roots.inner_join(replies, roots.conversation_id == replies.conv)
-    other = joined.author.notnull() & (joined.opener.isnull() | (joined.author != joined.opener)) & ~joined.is_root
-    per_conversation = joined.group_by(["conversation_id", "space_id", "opener", "opened_at", "is_question", "root_readers"]).agg(
-        first_other_at=joined.at.min(where=other),
-        first_member_at=joined.at.min(where=other & ~joined.by_facilitator),
-        participants=joined.author.nunique(),
-        messages=joined.count(),
-        facilitator_messages=joined.by_facilitator.cast("int64").sum(),
-        last_at=joined.at.max(),
+    joined = roots.inner_join(authors, roots.conversation_id == authors.conv)
+    joined = joined.mutate(by_facilitator=is_facilitator(joined.author, facilitators))
+    other = joined.author.notnull() & (joined.opener.isnull() | (joined.author != joined.opener))
+    per_conversation = joined.group_by("conversation_id").agg(
+        space_id=joined.space_id.arbitrary(),
+        opener=joined.opener.arbitrary(),
+        opened_at=joined.opened_at.arbitrary(),
+        is_question=joined.is_question.arbitrary(),
+        root_readers=joined.root_readers.arbitrary(),
+        first_other_at=joined.first_reply_at.min(where=other),
+        first_member_at=joined.first_reply_at.min(where=other & ~joined.by_facilitator),
+        participants=joined.author.count(),
+        messages=joined.n.sum(),
+        facilitator_messages=(joined.n * joined.by_facilitator.cast("int64")).sum(),
+        last_at=joined.last_at.max(),
+        top_n=joined.n.max(),
     )
-    top = _top_author_share(joined)
-    last = _last_author_is_facilitator(joined, per_conversation, facilitators)
-    facts = per_conversation.left_join(top, per_conversation.conversation_id == top.top_conv).left_join(
-        last, per_conversation.conversation_id == last.last_conv
-    )
+    chosen = _top_and_last_authors(joined, per_conversation, facilitators)
+    facts = per_conversation.left_join(chosen, per_conversation.conversation_id == chosen.chosen_conv)
     return facts.select(
         "conversation_id",
         "space_id",
@@ -96,7 +102,7 @@ def _conversation_facts(inputs: Inputs) -> ir.Table:
         "facilitator_messages",
         "last_at",
         opener_is_facilitator=is_facilitator(facts.opener, facilitators),
-        top_author_share=facts.top_author_share.fill_null(1.0),
+        top_author_share=(facts.top_n / facts.messages).fill_null(1.0),
         top_author_is_facilitator=facts.top_author_is_facilitator.fill_null(False),
         last_is_facilitator=facts.last_is_facilitator.fill_null(False),
         readers=facts.root_readers,
@@ -109,21 +115,23 @@ def _readers(roots: ir.Table) -> ir.IntegerValue:
     return json_int(roots.conv_meta, "views").coalesce(json_int(roots.conv_meta, "view_count"))
 
 
-def _top_author_share(joined: ir.Table) -> ir.Table:
-    per_author = joined.group_by(["conversation_id", "author"]).agg(n=joined.count(), by_facilitator=joined.by_facilitator.max())
-    ranked = per_author.mutate(
-        rank=ibis.row_number().over(group_by=per_author.conversation_id, order_by=[per_author.n.desc(), per_author.author]),
-        total=per_author.n.sum().over(group_by=per_author.conversation_id),
+def _top_and_last_authors(authors: ir.Table, per_conversation: ir.Table, facilitators: frozenset[str]) -> ir.Table:
+    """Whether the conversation's most active author, and the author of its last message, is a facilitator.
+
+    Ties go to the first author by id, an unknown author last (as a row_number over
+    (n desc, author) or (at desc, author) would pick): min() skips NULL. An author wrote the
+    most when their count is the conversation's largest, and wrote the last message when their
+    own latest message is the conversation's latest. One join and one aggregate, instead of
+    a window over every (conversation, author) row, which cost more than the rest together.
+    """
+    ends = per_conversation.select(end_conv=per_conversation.conversation_id, end_at=per_conversation.last_at, end_top=per_conversation.top_n)
+    joined = authors.inner_join(ends, authors.conversation_id == ends.end_conv)
+    chosen = joined.group_by(chosen_conv=joined.conversation_id).agg(
+        top_author=joined.author.min(where=joined.n == joined.end_top),
+        last_author=joined.author.min(where=joined.last_at == joined.end_at),
     )
-    top = ranked.filter(ranked["rank"] == 0)
-    return top.select(top_conv=top.conversation_id, top_author_share=top.n / top.total, top_author_is_facilitator=top.by_facilitator)
-
-
-def _last_author_is_facilitator(joined: ir.Table, per_conversation: ir.Table, facilitators: frozenset[str]) -> ir.Table:
-    # The last message is the latest one; among messages at that same moment, the author first
-    # in order (NULL authors last), as a row_number over (at desc, author) would pick. A join on
-    # the latest moment and a min() do that without sorting every message of every conversation.
-    ends = per_conversation.select(end_conv=per_conversation.conversation_id, end_at=per_conversation.last_at)
-    at_end = joined.inner_join(ends, (joined.conversation_id == ends.end_conv) & (joined.at == ends.end_at))
-    last = at_end.group_by(last_conv=at_end.conversation_id).agg(author=at_end.author.min())
-    return last.select(last.last_conv, last_is_facilitator=is_facilitator(last.author, facilitators))
+    return chosen.select(
+        chosen.chosen_conv,
+        top_author_is_facilitator=is_facilitator(chosen.top_author, facilitators),
+        last_is_facilitator=is_facilitator(chosen.last_author, facilitators),
+    )
