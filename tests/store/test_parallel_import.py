@@ -163,6 +163,15 @@ def test_context_ids_are_make_ids() -> None:
         assert context.id(kind, native) == make_id("s-1", kind, str(native))
 
 
+def test_context_ids_stay_make_ids_when_kinds_repeat_and_interleave() -> None:
+    # The id continues a hash state kept per kind: using it must never alter that state.
+    context = ReadContext(source_id="s-\u00e9")
+    calls = [("message", f"C{n % 3}:{n}") for n in range(5)] + [("identity", "U\u00fc"), ("message", "C0:0"), ("identity", "U\u00fc"), ("raw:user", 7)]
+    ids = [context.id(kind, native) for kind, native in calls]
+    assert ids == [make_id("s-\u00e9", kind, str(native)) for kind, native in calls]
+    assert ids[0] == ids[6] and ids[5] == ids[7] and len(set(ids)) == 7
+
+
 def test_reading_in_order_needs_no_workers(tmp_path: Path) -> None:
     # The same connector, not split, still imports everything (small inputs take this path).
     path = _write(tmp_path / "a.jsonlist", messages(20))

@@ -33,18 +33,23 @@ class ReadContext:
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Called with a short label as each input file starts, so the CLI can show progress.
     on_file: Callable[[str], None] = lambda _name: None
-    _prefixes: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _prefixes: dict[str, blake2b] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def id(self, kind: str, native_id: object) -> str:
         """The deterministic id of a native object of ``kind`` in this source: :func:`make_id`'s.
 
-        Called several times per message, so it hashes directly with the prefix of ``kind``
-        kept (twice as fast as going through make_id's cache, which misses on every new id).
+        Called several times per message, so it continues a hash that has already taken in the
+        prefix of ``kind`` (copying that state costs a quarter less than hashing the prefix
+        again; twice as fast as make_id's cache, which misses on every new id). Same bytes
+        hashed, so the same ids (tested against make_id).
         """
-        prefix = self._prefixes.get(kind)
-        if prefix is None:
-            prefix = self._prefixes[kind] = f"{self.source_id}{ID_SEPARATOR}{kind}{ID_SEPARATOR}"
-        return blake2b(f"{prefix}{native_id}".encode(), digest_size=ID_BYTES).hexdigest()
+        started = self._prefixes.get(kind)
+        if started is None:
+            prefix = f"{self.source_id}{ID_SEPARATOR}{kind}{ID_SEPARATOR}"
+            started = self._prefixes[kind] = blake2b(prefix.encode(), digest_size=ID_BYTES)
+        digest = started.copy()
+        digest.update(f"{native_id}".encode())
+        return digest.hexdigest()
 
 
 class Connector(ABC):

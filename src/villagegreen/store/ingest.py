@@ -36,6 +36,11 @@ IMPORT_MEMORY_LIMIT = "512MB"
 # Generation-0 threshold during an import: it allocates millions of objects that live until
 # their batch is written, and the default (700) has the collector re-scan them constantly.
 IMPORT_GC_THRESHOLD = 100_000
+# DuckDB threads while an import runs (restored after). The merge and commit are mostly
+# index building and one checkpoint: at 100k Slack messages one thread spent about half the
+# CPU-seconds of two on them (0.35+0.67 s against 0.8+0.8-1.4 s, BENCHMARKS.md session 6),
+# the rest being threads waiting on each other.
+IMPORT_THREADS = 1
 
 
 def _crash_point(name: str) -> None:
@@ -107,7 +112,8 @@ def _import(store: Store, path: Path, platform: str | None, connector_class: typ
             report.skip(record.kind, record.reason, record.where)
 
         try:
-            with lean_runtime(store.con, memory_limit=IMPORT_MEMORY_LIMIT, gc_threshold=IMPORT_GC_THRESHOLD, freeze=True), store.transaction():
+            lean = lean_runtime(store.con, memory_limit=IMPORT_MEMORY_LIMIT, gc_threshold=IMPORT_GC_THRESHOLD, freeze=True, threads=IMPORT_THREADS)
+            with lean, store.transaction():
                 writer = BatchWriter(store.con, report, batch_rows=options.batch_rows, on_progress=progress)
                 parted = _parted(connector, tree, context, options.workers)
                 if parted is not None:

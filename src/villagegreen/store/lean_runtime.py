@@ -10,7 +10,7 @@ import duckdb
 
 
 @contextmanager
-def lean_runtime(con: duckdb.DuckDBPyConnection, *, memory_limit: str, gc_threshold: int, freeze: bool = False) -> Iterator[None]:
+def lean_runtime(con: duckdb.DuckDBPyConnection, *, memory_limit: str, gc_threshold: int, freeze: bool = False, threads: int | None = None) -> Iterator[None]:
     """Cap DuckDB's memory at ``memory_limit`` and raise the generation-0 GC threshold; both restored after.
 
     DuckDB's default limit is 80% of RAM; under a cap it spills large hash tables instead of
@@ -18,11 +18,16 @@ def lean_runtime(con: duckdb.DuckDBPyConnection, *, memory_limit: str, gc_thresh
     written, and the default threshold (700) has the collector re-scan them constantly.
     A memory limit someone set on this connection themselves is left as it is. ``freeze``
     moves the objects alive now (modules, registries) out of the collector's sight for the step.
+    ``threads``, when given, caps DuckDB's worker threads for the step (a setting of the whole
+    database, not just this connection; put back after).
     """
     thresholds = gc.get_threshold()
     capped = _memory_limit(con) == _default_memory_limit()
     if capped:
         con.execute(f"SET memory_limit = '{memory_limit}'")
+    previous_threads = _setting(con, "threads") if threads is not None else None
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
     if freeze:
         gc.freeze()
     gc.set_threshold(gc_threshold, *thresholds[1:])
@@ -37,11 +42,18 @@ def lean_runtime(con: duckdb.DuckDBPyConnection, *, memory_limit: str, gc_thresh
         if capped:
             with suppress(duckdb.Error):
                 con.execute("RESET memory_limit")
+        if previous_threads is not None:
+            with suppress(duckdb.Error):
+                con.execute(f"SET threads = {int(previous_threads)}")
 
 
 def _memory_limit(con: duckdb.DuckDBPyConnection) -> str:
-    ((limit,),) = con.execute("SELECT current_setting('memory_limit')").fetchall()
-    return str(limit)
+    return _setting(con, "memory_limit")
+
+
+def _setting(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    ((value,),) = con.execute(f"SELECT current_setting('{name}')").fetchall()
+    return str(value)
 
 
 def _default_memory_limit() -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 from villagegreen.connectors.base import PartedRead
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.model import Record, Skipped
-from villagegreen.store.writer import BatchWriter, Stager
+from villagegreen.store.writer import BatchWriter, Stager, load_arrow_conversion
 
 # Below this many parts a pool costs more than it saves (a few channels read in well under a second).
 MIN_PARTS = 4
@@ -83,6 +83,7 @@ def read_parts(
     global _JOB
     _JOB = _Job(parted, tree, writer.staging_folder(), writer.batch_rows)
     labels = list(parted.labels)
+    load_arrow_conversion()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker)
     try:
         # map() hands results back in part order, which is the order they are adopted in.
