@@ -176,6 +176,8 @@ def _line_starts_with_from(buf: bytes, pos: int, limit: int) -> Iterator[int]:
         yield pos
 
 
+# Cached: senders and subjects repeat across an archive (see _sender).
+@lru_cache(maxsize=1 << 14)
 def decode_header_text(raw: str) -> str:
     """A header value (read as Latin-1) as text: raw UTF-8 repaired, RFC 2047 words decoded."""
     if not raw.isascii():
@@ -234,7 +236,7 @@ def parse_header(message: bytes, line: int, where: str) -> ParsedHeader | str:
     sent_at, date_source = _sent_at(fields.get("date"), found)
     if sent_at is None:
         return "no parsable Date header or envelope date"
-    subject = _decoded(fields.get("subject", ""))
+    subject = decode_header_text(fields.get("subject", ""))
     sender = _sender(fields.get("from", ""))
     if sender is None and found is not None:
         sender = parse_from(envelope_sender(message, found))
@@ -258,8 +260,8 @@ def parse_header(message: bytes, line: int, where: str) -> ParsedHeader | str:
         transfer_encoding=fields.get("content-transfer-encoding", "").strip(),
         where=f"{where}:{line}",
         date_source=date_source,
-        subject_key=_subject_key(subject),
-        reply_hint=bool(links) or _looks_like_reply(subject),
+        subject_key=subject_key(subject),
+        reply_hint=bool(links) or looks_like_reply(subject),
     )
 
 
@@ -272,21 +274,6 @@ def _sender(raw: str) -> tuple[str, str, bool] | None:
     """(address, display name, lossy) of a raw From value; None when it decodes to nothing."""
     value = decode_header_text(raw)
     return parse_from(value) if value else None
-
-
-@lru_cache(maxsize=1 << 14)
-def _decoded(raw: str) -> str:
-    return decode_header_text(raw)
-
-
-@lru_cache(maxsize=1 << 14)
-def _subject_key(subject: str) -> str:
-    return subject_key(subject)
-
-
-@lru_cache(maxsize=1 << 14)
-def _looks_like_reply(subject: str) -> bool:
-    return looks_like_reply(subject)
 
 
 @lru_cache(maxsize=1 << 10)

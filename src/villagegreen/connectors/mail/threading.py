@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 SUBJECT_WINDOW = timedelta(days=30)
@@ -41,11 +42,14 @@ def clean_subject(subject: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# Cached: a thread's messages share a subject, so the first pass sees each one many times.
+@lru_cache(maxsize=1 << 14)
 def subject_key(subject: str) -> str:
     """The normalised subject used to group replies whose headers do not resolve."""
     return clean_subject(subject).casefold()
 
 
+@lru_cache(maxsize=1 << 14)
 def looks_like_reply(subject: str) -> bool:
     return _REPLY.match(subject) is not None
 
