@@ -87,7 +87,7 @@ class Store:
     def apply_migrations(self) -> list[str]:
         """Apply every pending migration (an existing store's each in its own transaction); returns their names."""
         self.con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
-        current = self.schema_version()
+        ((current,),) = self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()
         pending = [migration for migration in MIGRATIONS if migration.version > current]
         # A new store takes them all in one transaction: one commit (a file sync each, 0.2 s
         # of every first import) instead of one per migration, and the same schema (tested).
@@ -95,13 +95,16 @@ class Store:
         applied: list[str] = []
         for step in steps:
             with self.transaction():
+                rows = []
                 for migration in step:
                     self.con.execute(migration.sql)
                     # Literals, not ``?`` parameters: DuckDB's Python binding imports pandas (~0.4
                     # CPU-s) the first time any parameter is bound, which every new store paid.
                     name = migration.name.replace("'", "''")
                     applied_at = datetime.now(UTC).isoformat()
-                    self.con.execute(f"INSERT INTO schema_migrations VALUES ({int(migration.version)}, '{name}', '{applied_at}'::TIMESTAMPTZ)")
+                    rows.append(f"({int(migration.version)}, '{name}', '{applied_at}'::TIMESTAMPTZ)")
+                if rows:  # one statement for the step's rows: twelve cost 20 ms of a new store's 120
+                    self.con.execute(f"INSERT INTO schema_migrations VALUES {', '.join(rows)}")
             applied.extend(migration.name for migration in step)
         return applied
 

@@ -8,10 +8,8 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 import typer.main
-from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
 from villagegreen import __version__
@@ -21,13 +19,9 @@ from villagegreen.interfaces.cli.light_params import install as install_light_pa
 
 try:  # typer >= 0.29 vendors its own click, builds commands with it and raises its exceptions
     from typer import _click as typer_click
-    from typer._click.exceptions import ClickException as _VendoredClickException
 except ImportError:  # pragma: no cover - older typer uses click itself
-    typer_click = click  # type: ignore[misc]
-    _VendoredClickException = click.ClickException  # type: ignore[misc,assignment]
+    import click as typer_click  # type: ignore[no-redef]
 
-_CLICK_ERRORS: tuple[type[Exception], ...] = (click.ClickException, _VendoredClickException)
-_ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
 _PACKAGE = "villagegreen.interfaces.cli"
 _RUNNING_AS_PROGRAM: list[bool] = []  # see running_as_program()
 
@@ -80,7 +74,33 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def _click_errors() -> tuple[type[Exception], ...]:
+    """Click's usage errors: typer's vendored click's, and click's own where something loaded it.
+
+    click itself is not imported for this (0.05 CPU-s of every start): nothing raises its
+    exceptions unless some module imported it.
+    """
+    errors: list[type[Exception]] = [typer_click.ClickException]
+    click = sys.modules.get("click")
+    if click is not None and click is not typer_click:
+        errors.append(click.ClickException)
+    return tuple(errors)
+
+
+def _aborts() -> tuple[type[BaseException], ...]:
+    aborts: list[type[BaseException]] = [typer.Abort]
+    click = sys.modules.get("click")
+    if click is not None:
+        aborts.append(click.exceptions.Abort)
+    return tuple(aborts)
+
+
+def _print_error(message: str) -> None:
+    # rich is imported when there is something to print, not on every start.
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(message, markup=False)
 
 
 def _show_version(value: bool) -> None:
@@ -124,24 +144,21 @@ def main(argv: list[str] | None = None) -> None:
     register_unindexed_commands()
     try:
         code = app(args=argv, standalone_mode=False)
-    except _CLICK_ERRORS as error:
+    except _click_errors() as error:
         error.show()  # type: ignore[attr-defined]
         sys.exit(error.exit_code)  # type: ignore[attr-defined]
-    except _ABORTS:
+    except _aborts():
         sys.exit(130)
     except VillageGreenError as error:
-        err_console.print(f"error: {error}", markup=False)
+        _print_error(f"error: {error}")
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted; nothing was written by the step in progress", markup=False)
+        _print_error("interrupted; nothing was written by the step in progress")
         sys.exit(130)
     except Exception as error:  # a bug: say so plainly, keep the traceback for debugging
         if os.environ.get("VILLAGEGREEN_DEBUG"):
             raise
-        err_console.print(
-            f"internal error: {type(error).__name__}: {error}; the store is unchanged. Set VILLAGEGREEN_DEBUG=1 for the traceback and report it.",
-            markup=False,
-        )
+        _print_error(f"internal error: {type(error).__name__}: {error}; the store is unchanged. Set VILLAGEGREEN_DEBUG=1 for the traceback and report it.")
         sys.exit(70)
     if isinstance(code, int) and code:
         sys.exit(code)

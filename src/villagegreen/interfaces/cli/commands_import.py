@@ -1,4 +1,9 @@
-"""``villagegreen import``: load an export into the store."""
+"""``villagegreen import``: load an export into the store.
+
+The store's writer (pyarrow) and the connectors are imported when the command runs, inside
+:class:`_Hidden`, and rich's progress display only when it shows: a small import's run time is
+mostly start-up (BENCHMARKS.md).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,22 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from villagegreen.connectors.registry import registered_connectors
 from villagegreen.interfaces.cli.app import app, running_as_program
 from villagegreen.interfaces.cli.options import DbOption, JsonOption
 from villagegreen.store import DEFAULT_DB_PATH, Store
-from villagegreen.store.ingest import import_path
-from villagegreen.store.report import ImportReport
 
-console = Console(highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from villagegreen.store.report import ImportReport
+
+# Imported by neither the import's reading nor its writing; hidden while a program imports
+# (see _Hidden). numpy: 0.1 CPU-s, loaded by pyarrow only to convert numpy objects.
+HIDDEN_DURING_IMPORT = ("pandas", "numpy")
 
 
 @app.command("import")
@@ -45,7 +51,11 @@ def import_command(
 
     Example: villagegreen import ~/Downloads/acme-slack-export.zip --db acme.duckdb --workers 4
     """
-    with _WithoutPandas(enabled=running_as_program()), Store.open(db) as store, _progress(quiet=as_json) as progress:
+    hidden = _Hidden(HIDDEN_DURING_IMPORT, enabled=running_as_program() and not _connector_plugins_installed())
+    with hidden, Store.open(db) as store, _progress(quiet=as_json) as progress:
+        # Inside _Hidden: this first import of pyarrow must not see numpy or pandas.
+        from villagegreen.store.ingest import import_path
+
         task = progress.add_task("reading", total=None, messages=0, rate=0.0)
         started = time.perf_counter()
 
@@ -69,25 +79,36 @@ def import_command(
         print_report(report)
 
 
-class _WithoutPandas(contextlib.AbstractContextManager[None]):
-    """Hides pandas from imports while an import runs (saves ~0.5 CPU-s, a quarter of start-up).
+def _connector_plugins_installed() -> bool:
+    """True when some installed package adds a connector: its code may need numpy or pandas."""
+    from importlib.metadata import entry_points
 
-    pyarrow imports pandas on its first ``pa.array`` of a Python list, both to ask whether the
-    list is a pandas object and to learn pandas' null markers; the import builds its Arrow
-    arrays from plain lists only and never needs either. Hidden, the import fails fast and
-    pyarrow carries on without it (each call retries at the cost of one failed lookup). Where
-    pandas is loaded already, nothing is hidden.
+    from villagegreen.connectors.registry import ENTRY_POINT_GROUP
 
-    Only for a process that ends with the command (``enabled``): pyarrow remembers "no pandas"
-    for its pandas-object test, so later pandas Series handed to ``pa.array`` in the same process
-    would convert differently (NaN instead of null, no dictionaries) until some ``to_pandas``.
+    return bool(entry_points(group=ENTRY_POINT_GROUP))
+
+
+class _Hidden(contextlib.AbstractContextManager[None]):
+    """Hides ``names`` (top-level packages) from imports while an import runs.
+
+    pyarrow imports numpy when it is first imported, and pandas on its first ``pa.array`` of a
+    Python list, only to recognise numpy and pandas objects and learn pandas' null markers; the
+    import builds its Arrow arrays from plain lists only and never needs either (pandas about
+    0.5 CPU-s, numpy 0.1; a small import is 0.8). Hidden, their import fails fast and pyarrow carries
+    on without them (pandas is asked again on each call, at the cost of one failed lookup), as
+    does DuckDB when it binds a parameter. A package loaded already is not hidden.
+
+    Only for a process that ends with the command (``enabled``): pyarrow remembers their absence,
+    so in the same process later numpy arrays or pandas Series handed to pyarrow would not
+    convert (or convert differently: NaN instead of null) until some ``to_pandas``. Nor where a
+    connector plugin is installed (the built-in connectors and the store import neither).
     """
 
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, names: tuple[str, ...], *, enabled: bool) -> None:
+        self.names = frozenset(name for name in names if name not in sys.modules) if enabled else frozenset()
 
     def __enter__(self) -> None:
-        if self.enabled and "pandas" not in sys.modules:
+        if self.names:
             sys.meta_path.insert(0, self)
 
     def __exit__(self, *_exc: object) -> None:
@@ -95,11 +116,29 @@ class _WithoutPandas(contextlib.AbstractContextManager[None]):
             sys.meta_path.remove(self)
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"pandas is hidden during `villagegreen import` ({name})", name=name)
+        if name.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{name} is hidden during `villagegreen import`", name=name)
 
 
-def _progress(*, quiet: bool) -> Progress:
+class _NoProgress(contextlib.AbstractContextManager["_NoProgress"]):
+    """What ``--json`` shows while importing: nothing, without importing rich's live display."""
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+    def add_task(self, description: str, /, *, total: float | None, **fields: Any) -> int:
+        return 0
+
+    def update(self, task: Any, /, **fields: Any) -> None:
+        pass
+
+
+def _progress(*, quiet: bool) -> contextlib.AbstractContextManager[Any]:
+    if quiet:
+        return _NoProgress()
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -108,11 +147,19 @@ def _progress(*, quiet: bool) -> Progress:
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
-        disable=quiet,
     )
 
 
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
 def print_report(report: ImportReport) -> None:
+    from rich.table import Table
+
+    console = _console()
     table = Table(title=f"Imported {report.connector} source {report.source_name!r}", title_justify="left")
     for column in ("kind", "new", "updated", "unchanged", "duplicates"):
         table.add_column(column, justify="left" if column == "kind" else "right")
@@ -131,5 +178,8 @@ def platforms_command() -> None:
 
     Example: villagegreen platforms
     """
+    from villagegreen.connectors.registry import registered_connectors
+
+    console = _console()
     for name, cls in sorted(registered_connectors().items()):
         console.print(f"[bold]{name}[/bold] (v{cls.version}): {cls.formats}")
