@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.mail.body import body_text, decode_bytes, split_body
 from villagegreen.connectors.mail.connector import MailConnector
-from villagegreen.connectors.mail.export import decode_header_text, parse_header, split_messages
+from villagegreen.connectors.mail.headers import decode_header_text, parse_header
 from villagegreen.connectors.mail.mapping import deobfuscate, parse_from
+from villagegreen.connectors.mail.mbox import split_messages
 from villagegreen.connectors.mail.threading import ThreadInput, clean_subject, looks_like_reply, reconstruct, subject_key
 from villagegreen.connectors.registry import detect
 from villagegreen.connectors.tree import SourceTree

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.mail.connector import MailConnector
-from villagegreen.connectors.mail.export import WANTED, header_fields, parse_header, split_messages
+from villagegreen.connectors.mail.headers import WANTED, header_fields, parse_header
 from villagegreen.connectors.mail.mapping import _OBFUSCATED_AT, deobfuscate
+from villagegreen.connectors.mail.mbox import split_messages
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.model import Conversation, Identity, Message, RawItem, make_id
 

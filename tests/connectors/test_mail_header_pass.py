@@ -9,7 +9,7 @@ import pytest
 
 from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.mail.connector import MailConnector
-from villagegreen.connectors.mail.export import parse_header
+from villagegreen.connectors.mail.headers import parse_header
 from villagegreen.connectors.mail.parts import MailIndex
 from villagegreen.connectors.mail.threading import ThreadInput, looks_like_reply, reconstruct, subject_key
 from villagegreen.connectors.tree import SourceTree

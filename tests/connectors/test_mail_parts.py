@@ -21,7 +21,7 @@ from tests.store_contents import table_rows
 from villagegreen.connectors.base import ReadContext
 from villagegreen.connectors.mail import parts as mail_parts
 from villagegreen.connectors.mail.connector import MailConnector
-from villagegreen.connectors.mail.export import cut_messages, split_messages, split_with_offsets
+from villagegreen.connectors.mail.mbox import cut_messages, split_messages, split_with_offsets
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.model import Message, RawItem, Skipped
 from villagegreen.store import Store

@@ -40,6 +40,16 @@ _RULE_START = "\n" + "_" * 20
 _LIST_FOOTER = re.compile(r"mailing list|/mailman/listinfo/|^To unsubscribe|^You received this message because", re.I | re.M)
 _SCRUBBED = re.compile(r"\n-{5,} ?(?:next part|Part \d+ of|An? \w+ attachment was scrubbed)", re.I)
 _FOOTER_TAIL = 1500
+_MIME_FROM = re.compile(rb"^>(>*From )", re.M)
+
+
+def body_bytes(message: bytes) -> tuple[bytes, int]:
+    """The message with mbox ``>From`` escapes undone, and the offset where its body starts."""
+    block_end = message.find(b"\n\n")
+    start = len(message) if block_end < 0 else block_end + 2
+    if b">From " in message:
+        message = message[:start] + _MIME_FROM.sub(rb"\1", message[start:])
+    return message, start
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -163,7 +173,14 @@ def _content_end(text: str) -> tuple[int, bool]:
 
 
 def _tidy(chunks: list[str], separator: str) -> str:
-    text = separator.join(chunk.strip("\n") for chunk in chunks if chunk.strip())
+    if not chunks:  # no quote or no signature: most messages, so without the generator below
+        return ""
+    if len(chunks) > 1:
+        text = separator.join(chunk.strip("\n") for chunk in chunks if chunk.strip())
+    elif chunks[0].strip():
+        text = chunks[0].strip("\n")
+    else:
+        return ""
     if " \n" in text or "\t\n" in text:
         # str.rstrip per line beats a "[ \t]+$" regex, which re tries at every space.
         text = "\n".join(map(str.rstrip, text.split("\n")))

@@ -21,15 +21,8 @@ from typing import ClassVar
 import orjson
 
 from villagegreen.connectors.base import Connector, ReadContext, read_in_order
-from villagegreen.connectors.mail.export import (
-    candidate_names,
-    cut_messages,
-    head,
-    open_archive,
-    parse_header,
-    split_with_offsets,
-    starts_like_mbox,
-)
+from villagegreen.connectors.mail.headers import parse_header
+from villagegreen.connectors.mail.mbox import candidate_names, cut_messages, head, open_archive, split_with_offsets, starts_like_mbox
 from villagegreen.connectors.mail.parts import MailIndex, MailParts
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from villagegreen.connectors.base import ReadContext
-from villagegreen.connectors.mail.body import body_text, split_body
-from villagegreen.connectors.mail.export import body_bytes
+from villagegreen.connectors.mail.body import body_bytes, body_text, split_body
 from villagegreen.connectors.mail.mapping import (
     MessageIds,
     ParsedHeader,

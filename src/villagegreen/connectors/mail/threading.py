@@ -34,11 +34,12 @@ _SPACES = re.compile(r"\s+")
 
 def clean_subject(subject: str) -> str:
     """The subject without reply/forward prefixes and list tags, whitespace collapsed."""
-    previous = None
     text = subject
-    while text != previous:
-        previous = text
-        text = _PREFIX.sub("", text, count=1)
+    if _PREFIX.match(text) is not None:  # most subjects have no prefix: one match rules that out
+        previous = None
+        while text != previous:
+            previous = text
+            text = _PREFIX.sub("", text, count=1)
     return _SPACES.sub(" ", text).strip()
 
 
