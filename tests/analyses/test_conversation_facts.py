@@ -12,6 +12,7 @@ counts and in the last moment are common, and some messages by an author with no
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,8 +21,8 @@ from typing import Any
 import pytest
 
 from tests.analyses.garden import plant_garden
-from villagegreen.analyses.conversation_facts import conversation_facts
-from villagegreen.analyses.framework import Window
+from villagegreen.analyses.conversation_facts import QUESTION_PATTERN, conversation_facts
+from villagegreen.analyses.framework import Inputs, Shared, Window
 from villagegreen.analyses.runner import analysis_inputs
 from villagegreen.store import Store
 
@@ -103,3 +104,37 @@ def test_conversation_facts_match_a_walk_over_every_message(store_and_messages: 
         want = expected[row["conversation_id"]]
         got = {key: row[key] for key in want}
         assert got == want, row["conversation_id"]
+
+
+OPENINGS = [
+    "How do I start?", "help with setup", "Anyone around", "[news] Re: what now", "Release notes",
+    "it works", "is this right", "thanks all", "", "showing? off", "whatever you like",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["self-contained", "shared, text looked up"])
+def test_questions_are_read_from_the_opening_message_text(tmp_path_factory: pytest.TempPathFactory, shared: bool) -> None:
+    """With shared intermediates the member messages carry no text and the facts look the
+    openers' text up in ``messages``; either way a question is what the pattern finds in it."""
+    with Store.open(tmp_path_factory.mktemp("questions") / "store.duckdb") as store:
+        plant_garden(store.con, 3, T0)
+        for c, text in enumerate(OPENINGS):
+            conv = f"q{c}"
+            store.con.execute("INSERT INTO conversations (id, source_id, space_id, started_at) VALUES (?, 's', 'a', ?)", [conv, T0])
+            for n, body in enumerate([text, "Why not?"]):  # the reply's question mark must not count
+                mid = conv if n == 0 else f"{conv}-r"
+                store.con.execute(
+                    "INSERT INTO messages (id, source_id, native_id, space_id, conversation_id, reply_to_id, author_id, sent_at, text, kind, word_count) "
+                    "VALUES (?, 's', ?, 'a', ?, ?, ?, ?, ?, 'message', 1)",
+                    [mid, mid, conv, None if n == 0 else conv, f"i{n}", T0 + timedelta(hours=n), body],
+                )
+        base = analysis_inputs(store, Window("all"), FACILITATORS)
+        inputs = Inputs(base.tables, base.window, base.facilitators, shared=Shared(materialise=shared))
+        try:
+            rows = conversation_facts(inputs).to_pyarrow().to_pylist()
+        finally:
+            inputs.shared.release()
+    # Python's re, not the engine's: the same pattern read by another implementation.
+    expected = {f"q{c}": re.search(QUESTION_PATTERN, text) is not None for c, text in enumerate(OPENINGS)}
+    assert {row["conversation_id"]: row["is_question"] for row in rows} == expected
+    assert 0 < sum(expected.values()) < len(expected)

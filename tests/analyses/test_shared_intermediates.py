@@ -21,13 +21,16 @@ from villagegreen.analyses.activity import TimeAndEnergy
 from villagegreen.analyses.facilitation import Facilitation
 from villagegreen.analyses.framework import Analysis, Grain, Window
 from villagegreen.analyses.health import Health
+from villagegreen.analyses.roles import Roles
 from villagegreen.analyses.runner import analysis_inputs, facilitators_of, run_analyses
 from villagegreen.config import Config, FacilitatorRule
 from villagegreen.interfaces.demo import demo_data_path
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
 
-ANALYSES: list[type[Analysis]] = [TimeAndEnergy, Health, Facilitation]
+# Roles too: its per-person rows go from the query straight into the store and its Python rows
+# (betweenness) are added after, where the unshared path below goes through Arrow.
+ANALYSES: list[type[Analysis]] = [TimeAndEnergy, Health, Facilitation, Roles]
 Key = tuple[str, str, datetime | None, str, str, str]
 
 

@@ -157,11 +157,13 @@ class TimeAndEnergy(Analysis):
     @staticmethod
     def _reading(messages: ir.Table) -> ir.Table:
         last = messages.group_by(["person_id", "conversation_id"]).agg(last_at=messages.sent_at.max(), space_id=messages.space_id.arbitrary())
+        last = last.mutate(day=_day(last.last_at))
         others = messages.select(conv=messages.conversation_id, author=messages.person_id, at=messages.sent_at, words=messages.words)
         joined = last.inner_join(others, (last.conversation_id == others.conv) & (others.at < last.last_at) & (others.author != last.person_id))
-        per = joined.group_by(["person_id", "conversation_id", "space_id", "last_at"]).agg(words=joined.words.sum())
-        read = per.select(person_id=per.person_id, space_id=per.space_id, day=_day(per.last_at), words=per.words)
-        return read.group_by(list(_DAY_KEYS)).agg(words_read=read.words.sum())
+        # Straight to days: a day's words read are the sum over its conversations' words read,
+        # and integer sums do not depend on grouping (one aggregate over the 2.26M joined rows
+        # at 1M messages instead of two).
+        return joined.group_by(list(_DAY_KEYS)).agg(words_read=joined.words.sum())
 
     @staticmethod
     def _per_scope(days: ir.Table, scope_kind: str, column: str | None) -> ir.Table:

@@ -52,6 +52,11 @@ def _conversation_facts(inputs: Inputs) -> ir.Table:
     conversations = inputs.tables["conversations"]
     titles = conversations.select(conv_key=conversations.id, title=conversations.title, conv_meta=conversations.meta)
     roots = roots.left_join(titles, roots.id == titles.conv_key)
+    if "text" not in roots.columns:
+        # Shared member messages carry no text (inputs._shared_history): look up the openers' alone.
+        messages = inputs.tables["messages"]
+        texts = messages.select(text_key=messages.id, text=messages.text)
+        roots = roots.left_join(texts, roots.id == texts.text_key)
     roots = roots.select(
         conversation_id=roots.id,
         space_id=roots.space_id,

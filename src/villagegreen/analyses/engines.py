@@ -34,6 +34,12 @@ ANALYSIS_MEMORY_LIMIT = "1GB"
 # Compiling the expressions creates many small objects that are never garbage: fewer
 # collections (the default runs one every 700 allocations) save seconds of CPU per run.
 ANALYSIS_GC_THRESHOLD = 100_000
+# DuckDB threads while the analyses run (None: DuckDB's default, one per core). One thread
+# cut the CPU of a run at 1M messages by about a fifth (hash aggregates over string keys
+# cost a second thread 1.4-1.7x the CPU: activity's per-day sums 2.61 against 1.58 CPU-s),
+# but on an idle two-core machine the second core is what keeps the run's wall time down;
+# measure both there before choosing (BENCHMARKS.md, session 7).
+ANALYSIS_THREADS: int | None = None
 # Small, local-friendly defaults; a real cluster's own settings win when a master URL is given.
 _SPARK_LOCAL_CONF = {
     "spark.sql.session.timeZone": "UTC",
@@ -68,8 +74,8 @@ def engine_tables(store: Store, engine: str = "duckdb", *, spark_master: str | N
 
 @contextmanager
 def lean_runtime(store: Store) -> Iterator[None]:
-    """A DuckDB memory cap and fewer garbage collections for one run of the analyses; both restored after."""
-    with store_lean_runtime(store.con, memory_limit=ANALYSIS_MEMORY_LIMIT, gc_threshold=ANALYSIS_GC_THRESHOLD):
+    """A DuckDB memory cap (and ANALYSIS_THREADS, when set) and fewer garbage collections for one run of the analyses; all restored after."""
+    with store_lean_runtime(store.con, memory_limit=ANALYSIS_MEMORY_LIMIT, gc_threshold=ANALYSIS_GC_THRESHOLD, threads=ANALYSIS_THREADS):
         yield
 
 

@@ -8,7 +8,6 @@ wrote. Alerts and network measures are in :mod:`villagegreen.analyses.health_fin
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import ibis
@@ -161,11 +160,11 @@ class Health(Analysis):
         grain = inputs.window.grain
         facts = conversation_facts(inputs)
         facts = facts.mutate(period=period_of(facts.opened_at, grain))
-        people_rows = self._people_flows(inputs)
+        space_buckets = self._space_buckets(inputs)
         parts = []
         for scope_kind, column in SCOPES:
             parts.append(self._conversation_measures(facts, scope_kind, column))
-            parts.append(self._people_measures(people_rows, scope_kind, column, grain, inputs.window.since))
+            parts.append(self._people_measures(self._scope_buckets(space_buckets, scope_kind, column), scope_kind, grain))
         return union_all(parts)
 
     def python_rows(self, inputs: Inputs) -> list[dict[str, Any]]:
@@ -208,14 +207,41 @@ class Health(Analysis):
         return long_rows(agg, scope_kind=scope_kind, scope=agg.scope, metrics=metrics)
 
     @staticmethod
-    def _people_flows(inputs: Inputs) -> ir.Table:
+    def _space_buckets(inputs: Inputs) -> ir.Table:
+        """Per (space as ``scope``, person, in_window, period): n, first_in_period, last_in_period.
+
+        Messages are aggregated per person and period (plus one bucket per period for the
+        history before ``since``) before any window function runs (see _person_periods). The
+        community's buckets are these summed over spaces (_scope_buckets), so the million
+        messages are grouped once, not once per scope.
+        """
+        since = inputs.window.since
         messages = contributions(inputs, windowed=False)
         messages = messages.filter(messages.person_id.notnull())
-        return messages.select("person_id", "space_id", "sent_at")
+        in_window = messages.sent_at >= since if since is not None else ibis.literal(True)
+        # Periods of the UTC time without its zone: the same periods, with less calendar work (see roles._flags).
+        scoped = messages.mutate(scope=messages.space_id, in_window=in_window, period=period_of(messages.sent_at.cast("timestamp"), inputs.window.grain))
+        return scoped.group_by(["scope", "person_id", "in_window", "period"]).agg(
+            n=scoped.count(), first_in_period=scoped.sent_at.min(), last_in_period=scoped.sent_at.max()
+        )
 
     @staticmethod
-    def _people_measures(messages: ir.Table, scope_kind: str, column: str | None, grain: Grain, since: datetime | None) -> ir.Table:
-        per_person = Health._person_periods(messages, scope_kind, column, grain, since)
+    def _scope_buckets(space_buckets: ir.Table, scope_kind: str, column: str | None) -> ir.Table:
+        """The buckets of a scope: a space's as they are; the community's merged over spaces
+        (counts add up, a period's first and last message are the earliest and latest of its spaces')."""
+        if column == "space_id":
+            return space_buckets
+        if column is not None:  # a new scope needs its own buckets: don't merge it as the community's
+            raise ValueError(f"health has no person buckets for scope column {column!r}")
+        b = space_buckets
+        merged = b.group_by(["person_id", "in_window", "period"]).agg(
+            n=b.n.sum().cast("int64"), first_in_period=b.first_in_period.min(), last_in_period=b.last_in_period.max()
+        )
+        return merged.select("person_id", "in_window", "period", "n", "first_in_period", "last_in_period", scope=ibis.literal(scope_kind))
+
+    @staticmethod
+    def _people_measures(buckets: ir.Table, scope_kind: str, grain: Grain) -> ir.Table:
+        per_person = Health._person_periods(buckets)
         is_new = per_person.first_ever == per_person.first_in_period
         reactivated = (whole_seconds(per_person.first_in_period) - whole_seconds(per_person.gap_before)) >= REACTIVATION_DAYS * 86400
         ranked = per_person.mutate(
@@ -239,22 +265,14 @@ class Health(Analysis):
         return union_all(parts)
 
     @staticmethod
-    def _person_periods(messages: ir.Table, scope_kind: str, column: str | None, grain: Grain, since: datetime | None) -> ir.Table:
+    def _person_periods(buckets: ir.Table) -> ir.Table:
         """Per (period, scope, person) in the window: n, first_in_period, first_ever, gap_before.
 
         gap_before is the person's last message in this scope before their first one in the
-        period (NULL if none). Messages are first aggregated per person and period (plus one
-        bucket per period for the history before ``since``), and the window functions run over
-        those buckets, not over every message: buckets of one person are disjoint stretches of
-        time, so the previous bucket's last message is the last message before this one's first.
+        period (NULL if none). The window functions run over the buckets of _space_buckets, not
+        over every message: buckets of one person are disjoint stretches of time, so the
+        previous bucket's last message is the last message before this one's first.
         """
-        in_window = messages.sent_at >= since if since is not None else ibis.literal(True)
-        scope = messages[column] if column else ibis.literal(scope_kind)
-        # Periods of the UTC time without its zone: the same periods, with less calendar work (see roles._flags).
-        scoped = messages.mutate(scope=scope, in_window=in_window, period=period_of(messages.sent_at.cast("timestamp"), grain))
-        buckets = scoped.group_by(["scope", "person_id", "in_window", "period"]).agg(
-            n=scoped.count(), first_in_period=scoped.sent_at.min(), last_in_period=scoped.sent_at.max()
-        )
         person = [buckets.scope, buckets.person_id]
         buckets = buckets.mutate(
             first_ever=buckets.first_in_period.min().over(group_by=person),

@@ -74,6 +74,9 @@ def shared_key(name: str, inputs: Inputs) -> str:
 def contributions(inputs: Inputs, *, windowed: bool = True) -> ir.Table:
     """One row per member message: ids, person, time, words, and whether it opens its conversation.
 
+    ``text`` is there only when the runner does not share intermediates (``Inputs.shared``);
+    an analysis the runner runs that needs a message's text looks it up in ``messages``.
+
     ``windowed=False`` keeps messages before the window, for measures that look back
     (returning members, lost regulars); messages after the window's end never count.
     The runner materialises the unwindowed rows once per run (``Inputs.shared``), so the joins
@@ -87,8 +90,11 @@ def contributions(inputs: Inputs, *, windowed: bool = True) -> ir.Table:
     return history
 
 
-def contribution_history(inputs: Inputs) -> ir.Table:
-    """The contributions up to the window's end, before as well as inside the window."""
+def contribution_history(inputs: Inputs, *, with_text: bool = True) -> ir.Table:
+    """The contributions up to the window's end, before as well as inside the window.
+
+    ``with_text=False`` leaves the message text out (see _shared_history).
+    """
     messages = inputs.tables["messages"]
     spaces = inputs.tables["spaces"]
     identities = inputs.tables["identities"]
@@ -101,6 +107,7 @@ def contribution_history(inputs: Inputs) -> ir.Table:
     if inputs.window.until is not None:
         keep &= joined.sent_at < inputs.window.until
     selected = joined.filter(keep)
+    text = {"text": selected.text} if with_text else {}
     return selected.select(
         id=selected.id,
         conversation_id=selected.conversation_id,
@@ -110,7 +117,7 @@ def contribution_history(inputs: Inputs) -> ir.Table:
         person_id=selected.person_id,
         sent_at=selected.sent_at,
         kind=selected.kind,
-        text=selected.text,
+        **text,
         # Whitespace-separated words (Unicode whitespace), the unit reading and writing speeds
         # are measured in: counted once when the message was stored (store/word_count.py).
         words=selected.word_count.cast("int64"),
@@ -136,10 +143,15 @@ def contributions_with_parents(inputs: Inputs) -> ir.Table:
 
 
 def _shared_history(inputs: Inputs) -> ir.Table:
-    """contribution_history plus each parent's person and time: one self-join per run, not per query."""
+    """contribution_history plus each parent's person and time: one self-join per run, not per query.
+
+    Without the text: no shared analysis reads it except to tell questions from the
+    conversations' opening messages, which conversation_facts looks up for those alone, and
+    copying a million texts into the temporary table cost 0.7-2 CPU-s at 1M messages.
+    """
 
     def build() -> ir.Table:
-        history = contribution_history(inputs)
+        history = contribution_history(inputs, with_text=False)
         parents = history.select(parent_key=history.id, parent_person=history.person_id, parent_sent_at=history.sent_at)
         return history.left_join(parents, history.reply_to_id == parents.parent_key).drop("parent_key")
 
