@@ -22,7 +22,7 @@ import orjson
 
 from villagegreen.connectors.base import Connector, ReadContext, read_in_order
 from villagegreen.connectors.mail.headers import parse_header
-from villagegreen.connectors.mail.mbox import candidate_names, cut_messages, head, open_archive, split_with_offsets, starts_like_mbox
+from villagegreen.connectors.mail.mbox import candidate_names, cut_messages, head, open_archive, split_with_envelopes, starts_like_mbox
 from villagegreen.connectors.mail.parts import MailIndex, MailParts
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
@@ -95,9 +95,9 @@ class MailConnector(Connector):
         for name in archives:
             context.on_file(name)
             index.offsets[name] = starts = array("q")
-            for line, offset, message in self._messages(tree, name):
+            for line, offset, message, found in self._messages(tree, name):
                 starts.append(offset)
-                parsed = parse_header(message, line, name)
+                parsed = parse_header(message, line, name, found)
                 if isinstance(parsed, str):
                     headers.append(None)
                     skipped.append(Skipped(kind="message", reason=parsed, where=f"{name}:{line}"))
@@ -116,12 +116,12 @@ class MailConnector(Connector):
         # write the same bytes (tested on the real archives).
         return self.raw_json(context, "email", native_id, orjson.dumps({"message": _verbatim(message)}).decode())
 
-    def _messages(self, tree: SourceTree, name: str) -> Iterator[tuple[int, int, bytes]]:
-        """(line, byte offset, message) of each message of one archive file."""
+    def _messages(self, tree: SourceTree, name: str) -> Iterator[tuple[int, int, bytes, re.Match[bytes]]]:
+        """(line, byte offset, message, envelope match) of each message of one archive file."""
         try:
             with open_archive(tree, name) as stream:
-                for line, offset, message in split_with_offsets(stream):
-                    yield line, offset, message.replace(b"\r\n", b"\n") if b"\r" in message else message
+                for line, offset, message, found in split_with_envelopes(stream):
+                    yield line, offset, message.replace(b"\r\n", b"\n") if b"\r" in message else message, found
         except (OSError, EOFError, zlib.error) as error:
             raise InputError(f"{tree.describe(name)}: cannot read the archive ({error}); re-download or re-export it") from error
 

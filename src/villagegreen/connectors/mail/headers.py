@@ -96,12 +96,18 @@ def _name_kind(name: str) -> str:
     return kind
 
 
-def parse_header(message: bytes, line: int, where: str) -> ParsedHeader | str:
-    """The fields threading and mapping need, or the reason the message cannot be imported."""
+def parse_header(message: bytes, line: int, where: str, found: re.Match[bytes] | None = None) -> ParsedHeader | str:
+    """The fields threading and mapping need, or the reason the message cannot be imported.
+
+    ``found``: the :func:`~villagegreen.connectors.mail.mbox.envelope` match of the message's
+    envelope line when the splitter already has it (the same groups as a new search of
+    ``message`` would give, in whatever text it searched), saving the search; else it is searched.
+    """
     envelope_end = message.find(b"\n")
     if envelope_end < 0:
         return "the message has nothing after its envelope line"
-    found = envelope(message, 0, envelope_end)
+    if found is None:
+        found = envelope(message, 0, envelope_end)
     block_end = message.find(b"\n\n", envelope_end)
     block = message[envelope_end + 1 : len(message) if block_end < 0 else block_end].decode("latin-1")
     fields = header_fields(block)
@@ -113,7 +119,7 @@ def parse_header(message: bytes, line: int, where: str) -> ParsedHeader | str:
     subject = decode_header_text(fields.get("subject", ""))
     sender = _sender(fields.get("from", ""))
     if sender is None and found is not None:
-        sender = parse_from(envelope_sender(message, found))
+        sender = parse_from(envelope_sender(found))
     address, name, lossy = sender or ("", "", False)
     native_id = _message_id(fields.get("message-id", "")) or _synthetic_id(address, sent_at, subject)
     in_reply_to = _ids(fields.get("in-reply-to", ""))[:1]

@@ -74,7 +74,9 @@ def envelope(data: bytes, start: int, end: int) -> re.Match[bytes] | None:
     return _ENVELOPE_DATE.search(data, max(start + 4, end - _ENVELOPE_DATE_MAX), end)
 
 
-def envelope_sender(data: bytes, match: re.Match[bytes]) -> str:
+def envelope_sender(match: re.Match[bytes]) -> str:
+    """The sender of the envelope line whose date :func:`envelope` matched (in the text it searched)."""
+    data = match.string
     line_start = data.rfind(b"\n", 0, match.start()) + 1
     return data[line_start + 5 : match.start()].strip().decode("latin-1")
 
@@ -97,11 +99,21 @@ def split_with_offsets(stream: Readable, chunk_size: int = CHUNK) -> Iterator[tu
     Messages lie back to back, so the offsets alone are enough to cut the same messages out
     again (:func:`cut_messages`) without searching for envelope lines a second time.
     """
+    for line, offset, message, _found in split_with_envelopes(stream, chunk_size):
+        yield line, offset, message
+
+
+def split_with_envelopes(stream: Readable, chunk_size: int = CHUNK) -> Iterator[tuple[int, int, bytes, re.Match[bytes]]]:
+    """:func:`split_with_offsets` with the :func:`envelope` match that confirmed each message's
+    envelope line (a match in the read buffer, not in the message: see :func:`envelope_sender`),
+    so the header pass need not search for the envelope's date again. A match keeps the buffer
+    it was found in alive until its message is yielded: at most one chunk more in memory."""
     buf = b""
     base = 0  # offset in the stream of buf[0]
     start = -1  # offset of the current message's envelope in buf; -1 before the first one
     scan = 0  # where to look for the next envelope line; always a line start
     line, line_pos = 1, 0  # the line number at offset line_pos, advanced monotonically
+    found: re.Match[bytes] | None = None  # the current message's envelope match
     eof = False
     while not eof:
         chunk = stream.read(chunk_size)
@@ -110,19 +122,20 @@ def split_with_offsets(stream: Readable, chunk_size: int = CHUNK) -> Iterator[tu
         limit = len(buf) if eof else buf.rfind(b"\n") + 1
         for candidate in _line_starts_with_from(buf, scan, limit):
             end = buf.find(b"\n", candidate, limit)
-            if envelope(buf, candidate, end if end >= 0 else limit) is None:
+            following = envelope(buf, candidate, end if end >= 0 else limit)
+            if following is None:
                 continue
-            if start >= 0:
-                yield line, base + start, buf[start:candidate]
+            if found is not None:
+                yield line, base + start, buf[start:candidate], found
             line += buf.count(b"\n", line_pos, candidate)
-            line_pos = start = candidate
+            line_pos, start, found = candidate, candidate, following
         scan = max(limit, scan)
         if start > 0:
             buf, scan, line_pos, base, start = buf[start:], scan - start, 0, base + start, 0
         elif start < 0 and len(buf) > MAX_PREAMBLE:
             return
-    if start >= 0:
-        yield line, base + start, buf[start:]
+    if found is not None:
+        yield line, base + start, buf[start:], found
 
 
 def cut_messages(stream: Readable, offsets: Sequence[int], end: int | None = None, chunk_size: int = CHUNK) -> Iterator[bytes]:
