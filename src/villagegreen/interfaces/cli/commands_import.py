@@ -11,7 +11,6 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -53,7 +52,7 @@ def import_command(
     Example: villagegreen import ~/Downloads/acme-slack-export.zip --db acme.duckdb --workers 4
     """
     hidden = _Hidden(HIDDEN_DURING_IMPORT, enabled=running_as_program() and not _connector_plugins_installed())
-    with _removed_if_failed(db), hidden, Store.open(db) as store, _progress(quiet=as_json) as progress:
+    with hidden, Store.open(db) as store, _progress(quiet=as_json) as progress:
         # Inside _Hidden: this first import of pyarrow must not see numpy or pandas.
         from villagegreen.store.ingest import import_path
 
@@ -78,23 +77,6 @@ def import_command(
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print_report(report)
-
-
-@contextlib.contextmanager
-def _removed_if_failed(db: Path) -> Iterator[None]:
-    """Removes the store file (and its write-ahead log) this command created when the import fails.
-
-    An import is all or nothing: a failed one leaves an existing store as it was, and should
-    not leave a new, empty store behind either (a mistyped path would otherwise create one).
-    """
-    existed = db.exists()
-    try:
-        yield
-    except BaseException:
-        if not existed:
-            for leftover in (db, db.with_name(db.name + ".wal")):
-                leftover.unlink(missing_ok=True)
-        raise
 
 
 def _connector_plugins_installed() -> bool:
