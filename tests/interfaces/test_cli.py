@@ -57,6 +57,7 @@ def test_import_of_a_missing_path_is_one_clear_line(tmp_path: Path) -> None:
     result = run("import", tmp_path / "nowhere.zip", "--db", tmp_path / "s.duckdb")
     assert_one_line_error(result, "no such file or folder")
     assert result.returncode == 2
+    assert list(tmp_path.iterdir()) == []  # no empty store left behind for a mistyped path
 
 
 def test_unknown_format_names_the_supported_ones(tmp_path: Path) -> None:
@@ -64,6 +65,7 @@ def test_unknown_format_names_the_supported_ones(tmp_path: Path) -> None:
     odd.write_text("a,b\n1,2\n")
     result = run("import", odd, "--db", tmp_path / "s.duckdb")
     assert_one_line_error(result, "not a format Village Green recognises", "slack", "discourse", "stackexchange", "mail", "--platform")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.csv"]
 
 
 def test_corrupt_zip_leaves_the_store_unchanged(tmp_path: Path, demo_db: Path) -> None:
@@ -77,6 +79,20 @@ def test_corrupt_zip_leaves_the_store_unchanged(tmp_path: Path, demo_db: Path) -
     result = run("import", broken, "--db", db)
     assert_one_line_error(result, "zip")
     assert row_counts(db) == before
+
+
+def test_a_first_import_that_cannot_open_its_input_creates_no_store(tmp_path: Path) -> None:
+    broken = tmp_path / "export.zip"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("channels.json", "[]" * 1000)
+    broken.write_bytes(broken.read_bytes()[:-30])
+    corrupt = run("import", broken, "--db", tmp_path / "s.duckdb")
+    assert_one_line_error(corrupt, "zip")
+    notes = tmp_path / "notes.csv"
+    notes.write_text("a,b\n1,2\n")
+    unknown_platform = run("import", notes, "--db", tmp_path / "s.duckdb", "--platform", "myspace")
+    assert_one_line_error(unknown_platform, "myspace")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["export.zip", "notes.csv"]
 
 
 def test_demo_is_idempotent_and_stats_agree_with_the_store(tmp_path: Path, demo_db: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -64,6 +65,7 @@ def import_path(
     on_file: Callable[[str], None] = lambda _name: None,
     batch_rows: int = 50_000,
     workers: int | None = None,
+    tree: SourceTree | None = None,
 ) -> ImportReport:
     """Import ``path`` (folder, zip or file) into ``store``; all or nothing.
 
@@ -73,10 +75,11 @@ def import_path(
     ``workers``: processes that read an input's parts (channels) at once, where the connector
     can split it (see :mod:`.parallel_read`); None: as many as CPUs; 1: all in this process.
     The store ends up the same either way.
+    ``tree``: ``path`` already opened by the caller, who closes it (see :func:`open_input`).
     """
     options = _ReadOptions(include_private, source_name, on_progress, on_file, batch_rows, default_workers() if workers is None else workers)
     try:
-        return _import(store, path, platform, connector_class, options)
+        return _import(store, path, platform, connector_class, options, tree)
     except RecursionError:
         # Python's json (and other recursive parsers) raise this, not ValueError, on data nested
         # thousands deep; the transaction has already rolled back.
@@ -93,10 +96,27 @@ class _ReadOptions:
     workers: int
 
 
-def _import(store: Store, path: Path, platform: str | None, connector_class: type[Connector] | None, options: _ReadOptions) -> ImportReport:
+def open_input(path: Path, platform: str | None = None) -> tuple[SourceTree, type[Connector]]:
+    """``path`` opened and its connector chosen: the checks an import can fail before it writes.
+
+    The CLI calls this before it opens the store, so a mistyped path, a corrupt zip or an
+    unknown format is reported without creating a store file. Pass both to :func:`import_path`
+    (``tree=``, ``connector_class=``); the caller closes the tree.
+    """
+    tree = SourceTree(path)
+    try:
+        return tree, (get_connector(platform) if platform else detect(tree))
+    except BaseException:
+        tree.close()
+        raise
+
+
+def _import(
+    store: Store, path: Path, platform: str | None, connector_class: type[Connector] | None, options: _ReadOptions, opened: SourceTree | None
+) -> ImportReport:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
-    with SourceTree(path) as tree:
+    with SourceTree(path) if opened is None else contextlib.nullcontext(opened) as tree:
         connector_cls = connector_class or (get_connector(platform) if platform else detect(tree))
         connector = connector_cls()
         key = options.source_name or connector.source_key(tree)

@@ -52,27 +52,32 @@ def import_command(
     Example: villagegreen import ~/Downloads/acme-slack-export.zip --db acme.duckdb --workers 4
     """
     hidden = _Hidden(HIDDEN_DURING_IMPORT, enabled=running_as_program() and not _connector_plugins_installed())
-    with hidden, Store.open(db) as store, _progress(quiet=as_json) as progress:
+    with hidden:
         # Inside _Hidden: this first import of pyarrow must not see numpy or pandas.
-        from villagegreen.store.ingest import import_path
+        from villagegreen.store.ingest import import_path, open_input
 
-        task = progress.add_task("reading", total=None, messages=0, rate=0.0)
-        started = time.perf_counter()
+        # The input is opened and its format found before the store: a mistyped path or an
+        # unknown format must not leave a new, empty store file behind.
+        tree, connector_class = open_input(path, platform)
+        with tree, Store.open(db) as store, _progress(quiet=as_json) as progress:
+            task = progress.add_task("reading", total=None, messages=0, rate=0.0)
+            started = time.perf_counter()
 
-        def on_progress(messages: int) -> None:
-            rate = messages / max(time.perf_counter() - started, 1e-9)
-            progress.update(task, messages=messages, rate=rate)
+            def on_progress(messages: int) -> None:
+                rate = messages / max(time.perf_counter() - started, 1e-9)
+                progress.update(task, messages=messages, rate=rate)
 
-        report = import_path(
-            store,
-            path,
-            platform=platform,
-            include_private=include_private,
-            source_name=source,
-            on_progress=on_progress,
-            on_file=lambda name: progress.update(task, description=name[-50:]),
-            workers=workers,
-        )
+            report = import_path(
+                store,
+                path,
+                connector_class=connector_class,
+                tree=tree,
+                include_private=include_private,
+                source_name=source,
+                on_progress=on_progress,
+                on_file=lambda name: progress.update(task, description=name[-50:]),
+                workers=workers,
+            )
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
