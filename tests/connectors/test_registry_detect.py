@@ -70,14 +70,16 @@ def test_real_and_format_sample_inputs_are_detected_as_by_sniffing_every_connect
     assert _assert_same_choice(paths) > 20
 
 
-def test_a_mail_folder_imports_no_chat_connector(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lone_file", [False, True], ids=["folder", "lone-file"])
+def test_a_mail_archive_imports_no_chat_connector(tmp_path: Path, lone_file: bool) -> None:
     (tmp_path / "list.mbox").write_bytes((DATA / "mail" / "standard.mbox").read_bytes())
+    target = tmp_path / "list.mbox" if lone_file else tmp_path
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
         "from villagegreen.connectors.registry import detect\n"
         "from villagegreen.connectors.tree import SourceTree\n"
-        f"print(detect(SourceTree(Path({str(tmp_path)!r}))).name)\n"
+        f"print(detect(SourceTree(Path({str(target)!r}))).name)\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('villagegreen.connectors.'))))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
