@@ -28,7 +28,7 @@ def json_candidates(tree: SourceTree) -> list[str]:
     """JSON files, shallowest first (top-level documents are the likeliest); a lone file whatever its name."""
     if tree.kind == "file":
         return tree.names()
-    return sorted((n for n in tree.names() if n.lower().endswith(".json")), key=lambda n: (n.count("/"), n))
+    return tree.by_depth(".json")
 
 
 def load_json(tree: SourceTree, name: str, fmt: JsonFormat) -> Any:

@@ -9,7 +9,7 @@ from itertools import islice
 from pathlib import Path
 
 from villagegreen.connectors.base import Connector, ReadContext
-from villagegreen.connectors.discourse.export import TOPIC_NAME, TopicReader, basename, topic_names
+from villagegreen.connectors.discourse.export import CATEGORY_FILES, TOPIC_NAME, TopicReader, basename, topic_names
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.model import Record
 
@@ -31,7 +31,9 @@ class DiscourseConnector(Connector):
 
     @classmethod
     def sniff(cls, tree: SourceTree) -> bool:
-        candidates = islice((name for name in topic_names(tree) if TOPIC_NAME.search(name)), 2)
+        # Lazily, as topic_names would list every JSON file of a 95,000-file Slack export first.
+        named = (name for name in tree.glob(".json") if TOPIC_NAME.search(name) and basename(name) not in CATEGORY_FILES)
+        candidates = islice(named, 2)
         # Native topic responses start with "post_stream"; Slack, Discord and chat exports never
         # contain that key.
         return any(b'"post_stream"' in tree.head(name, _SNIFF_BYTES) for name in candidates)

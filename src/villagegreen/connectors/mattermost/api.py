@@ -23,12 +23,11 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.mattermost import mapping as m
-from villagegreen.connectors.tree import SourceTree
+from villagegreen.connectors.tree import SourceTree, first_named
 from villagegreen.errors import InputError, ItemError
 from villagegreen.model import Conversation, Record, Skipped
 
@@ -52,8 +51,7 @@ def candidates(tree: SourceTree) -> list[str]:
     """JSON files, those named like posts pages first; a lone file whatever its name."""
     if tree.kind == "file":
         return tree.names()
-    names = [n for n in tree.names() if n.lower().endswith(".json")]
-    return sorted(names, key=lambda n: ("post" not in PurePosixPath(n).name.lower(), n.count("/"), n))
+    return first_named(tree.by_depth(".json"), lambda base: "post" in base)
 
 
 def looks_like_page(head: bytes) -> bool:

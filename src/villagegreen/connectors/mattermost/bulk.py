@@ -30,7 +30,7 @@ from typing import Any
 
 from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.mattermost import mapping as m
-from villagegreen.connectors.tree import SourceTree
+from villagegreen.connectors.tree import SourceTree, first_named
 from villagegreen.errors import InputError, ItemError
 from villagegreen.model import Conversation, Identity, Record, Skipped
 
@@ -48,8 +48,7 @@ def candidates(tree: SourceTree) -> list[str]:
     """``import.jsonl`` first, then other ``.jsonl`` files by depth; a lone file whatever its name."""
     if tree.kind == "file":
         return tree.names()
-    names = [n for n in tree.names() if n.lower().endswith(".jsonl")]
-    return sorted(names, key=lambda n: (PurePosixPath(n).name.lower() != "import.jsonl", n.count("/"), n))
+    return first_named(tree.by_depth(".jsonl"), lambda base: base == "import.jsonl")
 
 
 def looks_like_bulk(head: bytes) -> bool:

@@ -18,7 +18,7 @@ from villagegreen.connectors.base import Connector, ReadContext
 from villagegreen.connectors.disentangle import thread_messages
 from villagegreen.connectors.reply_roots import resolve_roots
 from villagegreen.connectors.telegram import mapping as m
-from villagegreen.connectors.tree import SourceTree
+from villagegreen.connectors.tree import SourceTree, first_named
 from villagegreen.errors import InputError, ItemError
 from villagegreen.model import Identity, Message, Record, Skipped
 
@@ -35,8 +35,7 @@ def candidates(tree: SourceTree) -> list[str]:
     """``result.json`` files first (shallowest), then other JSON; a lone file whatever its name."""
     if tree.kind == "file":
         return tree.names()
-    names = [n for n in tree.names() if n.lower().endswith(".json")]
-    return sorted(names, key=lambda n: (n.rpartition("/")[2].lower() != "result.json", n.count("/"), n))
+    return first_named(tree.by_depth(".json"), lambda base: base == "result.json")
 
 
 def looks_like_telegram(head: bytes) -> bool:

@@ -74,7 +74,7 @@ def json_names(tree: SourceTree) -> list[str]:
     """JSON files, shallowest first; a lone file whatever its name."""
     if tree.kind == "file":
         return tree.names()
-    return sorted((n for n in tree.names() if n.lower().endswith(".json")), key=lambda n: (n.count("/"), n))
+    return tree.by_depth(".json")
 
 
 def page_files(tree: SourceTree, limit: int | None = None) -> list[str]:
