@@ -33,6 +33,9 @@ class ReadContext:
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Called with a short label as each input file starts, so the CLI can show progress.
     on_file: Callable[[str], None] = lambda _name: None
+    # Processes the import may read with (``--workers``): a connector that splits its own work
+    # (the mail first pass) uses no more than this.
+    workers: int = 1
     _prefixes: dict[str, blake2b] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def id(self, kind: str, native_id: object) -> str:

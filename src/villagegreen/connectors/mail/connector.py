@@ -21,8 +21,8 @@ from typing import ClassVar
 import orjson
 
 from villagegreen.connectors.base import Connector, ReadContext, read_in_order
-from villagegreen.connectors.mail.headers import parse_header
-from villagegreen.connectors.mail.mbox import candidate_names, cut_messages, head, open_archive, split_with_envelopes, starts_like_mbox
+from villagegreen.connectors.mail.first_pass import first_pass_processes, plan_shares, read_shares
+from villagegreen.connectors.mail.mbox import candidate_names, cut_messages, head, open_archive, starts_like_mbox
 from villagegreen.connectors.mail.parts import MailIndex, MailParts
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
@@ -65,15 +65,22 @@ class MailConnector(Connector):
         return self._list_name(tree).key
 
     def read(self, tree: SourceTree, context: ReadContext) -> Iterator[Record]:
-        return read_in_order(self.read_parts(tree, context))
+        # A one-process read (the import was asked for one worker): the first pass in this process too.
+        return read_in_order(self._parts(tree, context, processes=1))
 
     def read_parts(self, tree: SourceTree, context: ReadContext) -> MailParts:
-        """The archive as a head (first pass, threads, spaces, identities) and runs of messages."""
+        """The archive as a head (first pass, threads, spaces, identities) and runs of messages.
+
+        Only a parallel import asks for parts, so the first pass is read in several processes too
+        (:mod:`~villagegreen.connectors.mail.first_pass`)."""
+        return self._parts(tree, context, processes=first_pass_processes(context.workers))
+
+    def _parts(self, tree: SourceTree, context: ReadContext, processes: int) -> MailParts:
         if self._indexed is None or self._indexed[0] is not tree:
-            self._indexed = (tree, self._read_index(tree, context))
+            self._indexed = (tree, self._read_index(tree, context, processes))
         return MailParts(self, tree, context, self._indexed[1])
 
-    def _read_index(self, tree: SourceTree, context: ReadContext) -> MailIndex:
+    def _read_index(self, tree: SourceTree, context: ReadContext, processes: int = 1) -> MailIndex:
         """The first pass: every file split into messages, headers parsed, offsets noted."""
         archives: list[str] = []
         skipped: list[Skipped] = []
@@ -92,15 +99,13 @@ class MailConnector(Connector):
         index = MailIndex(self._list_name(tree), skipped=skipped)
         headers = index.headers
         seen: set[str] = set()
-        for name in archives:
-            context.on_file(name)
-            index.offsets[name] = starts = array("q")
-            for line, offset, message, found in self._messages(tree, name):
-                starts.append(offset)
-                parsed = parse_header(message, line, name, found)
-                if isinstance(parsed, str):
+        shares = plan_shares(tree, archives, processes)
+        for name, offsets, found in read_shares(tree, shares, context.on_file):
+            index.offsets.setdefault(name, array("q")).extend(offsets)
+            for parsed in found:
+                if isinstance(parsed, Skipped):
                     headers.append(None)
-                    skipped.append(Skipped(kind="message", reason=parsed, where=f"{name}:{line}"))
+                    skipped.append(parsed)
                 elif parsed.native_id in seen:
                     headers.append(None)
                     skipped.append(Skipped(kind="message", reason="duplicate Message-ID (a cross-post or re-sent copy); kept the first", where=parsed.where))
@@ -116,17 +121,8 @@ class MailConnector(Connector):
         # write the same bytes (tested on the real archives).
         return self.raw_json(context, "email", native_id, orjson.dumps({"message": _verbatim(message)}).decode())
 
-    def _messages(self, tree: SourceTree, name: str) -> Iterator[tuple[int, int, bytes, re.Match[bytes]]]:
-        """(line, byte offset, message, envelope match) of each message of one archive file."""
-        try:
-            with open_archive(tree, name) as stream:
-                for line, offset, message, found in split_with_envelopes(stream):
-                    yield line, offset, message.replace(b"\r\n", b"\n") if b"\r" in message else message, found
-        except (OSError, EOFError, zlib.error) as error:
-            raise InputError(f"{tree.describe(name)}: cannot read the archive ({error}); re-download or re-export it") from error
-
     def cut(self, tree: SourceTree, name: str, starts: Sequence[int], end: int | None) -> Iterator[bytes]:
-        """Messages :meth:`_messages` found, cut out again at their offsets (``end``: after the last)."""
+        """Messages the first pass (:func:`~villagegreen.connectors.mail.first_pass.spans`) found, cut out again at their offsets (``end``: after the last)."""
         try:
             with open_archive(tree, name) as stream:
                 for message in cut_messages(stream, starts, end):

@@ -103,13 +103,19 @@ def parse_header(message: bytes, line: int, where: str, found: re.Match[bytes] |
     envelope line when the splitter already has it (the same groups as a new search of
     ``message`` would give, in whatever text it searched), saving the search; else it is searched.
     """
-    envelope_end = message.find(b"\n")
+    return parse_header_span(message, 0, len(message), line, where, found)
+
+
+def parse_header_span(buf: bytes, start: int, end: int, line: int, where: str, found: re.Match[bytes] | None = None) -> ParsedHeader | str:
+    """:func:`parse_header` of the message ``buf[start:end]``, read in place (LF line ends only:
+    the caller replaces CRLF first), so the first pass never copies a body."""
+    envelope_end = buf.find(b"\n", start, end)
     if envelope_end < 0:
         return "the message has nothing after its envelope line"
     if found is None:
-        found = envelope(message, 0, envelope_end)
-    block_end = message.find(b"\n\n", envelope_end)
-    block = message[envelope_end + 1 : len(message) if block_end < 0 else block_end].decode("latin-1")
+        found = envelope(buf, start, envelope_end)
+    block_end = buf.find(b"\n\n", envelope_end, end)
+    block = buf[envelope_end + 1 : end if block_end < 0 else block_end].decode("latin-1")
     fields = header_fields(block)
     if isinstance(fields, str):
         return fields
