@@ -6,7 +6,9 @@ import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 from tests.cli_support import run_cli
@@ -16,11 +18,11 @@ from villagegreen.connectors.base import ReadContext, read_in_order
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.errors import InputError
 from villagegreen.model import Record, Skipped, make_id
-from villagegreen.store import Store
-from villagegreen.store.ingest import import_path
-from villagegreen.store.parallel_read import can_fork
+from villagegreen.store import Store, ingest
+from villagegreen.store.ingest import finalise_source, import_path
+from villagegreen.store.parallel_read import can_fork, read_parts
 from villagegreen.store.report import ImportReport
-from villagegreen.store.writer import STAGING_PREFIX
+from villagegreen.store.writer import STAGING_PREFIX, BatchWriter
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="parallel reading needs fork (Linux)")
 
@@ -192,3 +194,37 @@ def test_the_cli_takes_a_worker_count(shared_data: Path, tmp_path: Path, capsys:
     code, _out, err = run_cli(capsys, "import", export, "--db", tmp_path / "w0.duckdb", "--workers", "0")
     assert code == 2
     assert "workers" in err
+
+
+def _read_back(limit: str) -> str:
+    # DuckDB reads a limit back rounded ("244.1 MiB"); a fresh connection rounds it the same way.
+    with duckdb.connect() as fresh:
+        fresh.execute(f"SET memory_limit = '{limit}'")
+        ((value,),) = fresh.execute("SELECT current_setting('memory_limit')").fetchall()
+    return str(value)
+
+
+def test_duckdb_has_a_lower_cap_while_workers_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, str] = {}
+
+    def limit(con: duckdb.DuckDBPyConnection) -> str:
+        ((value,),) = con.execute("SELECT current_setting('memory_limit')").fetchall()
+        return str(value)
+
+    def reading(parted: object, tree: object, writer: BatchWriter, **options: Any) -> None:
+        seen["parts"] = limit(writer.con)
+        read_parts(parted, tree, writer, **options)  # type: ignore[arg-type]
+
+    def finalising(con: duckdb.DuckDBPyConnection, *args: Any) -> None:
+        seen["finalise"] = limit(con)
+        finalise_source(con, *args)
+
+    monkeypatch.setattr(ingest, "read_parts", reading)
+    monkeypatch.setattr(ingest, "finalise_source", finalising)
+    with Store.open(tmp_path / "s.duckdb") as store:
+        before = limit(store.con)
+        report = import_path(store, _write(tmp_path / "a.jsonlist", messages(40)), connector_class=PartedJsonList, workers=2)
+        after = limit(store.con)
+    assert seen == {"parts": _read_back(ingest.PARTS_MEMORY_LIMIT), "finalise": _read_back(ingest.IMPORT_MEMORY_LIMIT)}
+    assert after == before != seen["parts"]
+    assert report.counts["messages"].new == 40

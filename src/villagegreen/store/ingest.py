@@ -7,7 +7,8 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,11 @@ CRASH_AT_ENV = "VILLAGEGREEN_TEST_CRASH_AT"
 # the merge's hash tables and evicts written blocks instead of growing; measured at 1M
 # messages, see BENCHMARKS.md. Restored when the import ends.
 IMPORT_MEMORY_LIMIT = "512MB"
+# DuckDB's cap while worker processes read parts: the main process then only appends staged
+# files (see BatchWriter's early_insert), blocks it has written can be evicted, and the workers'
+# memory adds to it. At 1M Slack messages the import's processes together peaked at 964 MB with
+# 512MB here and 699-707 MB with 256MB (688-699 MB before files were inserted early).
+PARTS_MEMORY_LIMIT = "256MB"
 # Generation-0 threshold during an import: it allocates millions of objects that live until
 # their batch is written, and the default (700) has the collector re-scan them constantly.
 IMPORT_GC_THRESHOLD = 100_000
@@ -122,7 +128,14 @@ def _import(
         key = options.source_name or connector.source_key(tree)
         source_id = source_id_for(connector_cls.name, key)
         report = ImportReport(source_id=source_id, source_name=key, connector=connector_cls.name, location=tree.location)
-        context = ReadContext(source_id=source_id, source_name=key, include_private=options.include_private, fetched_at=started_at, on_file=options.on_file)
+        context = ReadContext(
+            source_id=source_id,
+            source_name=key,
+            include_private=options.include_private,
+            fetched_at=started_at,
+            on_file=options.on_file,
+            workers=options.workers,
+        )
 
         def progress(messages: int) -> None:
             options.on_progress(messages)
@@ -133,11 +146,15 @@ def _import(
 
         try:
             lean = lean_runtime(store.con, memory_limit=IMPORT_MEMORY_LIMIT, gc_threshold=IMPORT_GC_THRESHOLD, freeze=True, threads=IMPORT_THREADS)
-            with lean, store.transaction():
-                writer = BatchWriter(store.con, report, batch_rows=options.batch_rows, on_progress=progress)
+            with lean as capped, store.transaction():
                 parted = _parted(connector, tree, context, options.workers)
+                # Inserting staged files early only pays while workers read (DuckDB's work then
+                # overlaps theirs instead of following it); in one process it is the same work
+                # in more statements (at 1M: 2.5 CPU-s more in the main process).
+                writer = BatchWriter(store.con, report, batch_rows=options.batch_rows, on_progress=progress, early_insert=parted is not None)
                 if parted is not None:
-                    read_parts(parted, tree, writer, workers=min(options.workers, len(parted.labels)), on_skipped=skip, on_part=options.on_file)
+                    with _memory_limit(store.con, PARTS_MEMORY_LIMIT if capped else None, after=IMPORT_MEMORY_LIMIT):
+                        read_parts(parted, tree, writer, workers=min(options.workers, len(parted.labels)), on_skipped=skip, on_part=options.on_file)
                 else:
                     add_all(connector.read(tree, context), writer, skip)
                 writer.flush()
@@ -153,6 +170,18 @@ def _import(
             first_line = (str(error).splitlines() or [type(error).__name__])[0]
             raise StoreError(f"{store.path}: writing the import failed ({first_line}); the store is unchanged") from error
     return report
+
+
+@contextmanager
+def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None, *, after: str) -> Iterator[None]:
+    """DuckDB's memory cap at ``limit`` for a step, then ``after``; nothing when ``limit`` is None."""
+    if limit is None:
+        yield
+        return
+    con.execute(f"SET memory_limit = '{limit}'")
+    yield
+    # Not on an error: the transaction is rolled back and lean_runtime resets the limit anyway.
+    con.execute(f"SET memory_limit = '{after}'")
 
 
 def _parted(connector: Connector, tree: SourceTree, context: ReadContext, workers: int) -> PartedRead | None:

@@ -10,7 +10,7 @@ import duckdb
 
 
 @contextmanager
-def lean_runtime(con: duckdb.DuckDBPyConnection, *, memory_limit: str, gc_threshold: int, freeze: bool = False, threads: int | None = None) -> Iterator[None]:
+def lean_runtime(con: duckdb.DuckDBPyConnection, *, memory_limit: str, gc_threshold: int, freeze: bool = False, threads: int | None = None) -> Iterator[bool]:
     """Cap DuckDB's memory at ``memory_limit`` and raise the generation-0 GC threshold; both restored after.
 
     DuckDB's default limit is 80% of RAM; under a cap it spills large hash tables instead of
@@ -19,7 +19,8 @@ def lean_runtime(con: duckdb.DuckDBPyConnection, *, memory_limit: str, gc_thresh
     A memory limit someone set on this connection themselves is left as it is. ``freeze``
     moves the objects alive now (modules, registries) out of the collector's sight for the step.
     ``threads``, when given, caps DuckDB's worker threads for the step (a setting of the whole
-    database, not just this connection; put back after).
+    database, not just this connection; put back after). Yields whether it set the cap (False
+    when the connection already had a limit of its own), so the step may move its own cap.
     """
     thresholds = gc.get_threshold()
     capped = _memory_limit(con) == _default_memory_limit()
@@ -32,7 +33,7 @@ def lean_runtime(con: duckdb.DuckDBPyConnection, *, memory_limit: str, gc_thresh
         gc.freeze()
     gc.set_threshold(gc_threshold, *thresholds[1:])
     try:
-        yield
+        yield capped
     finally:
         gc.set_threshold(*thresholds)
         if freeze:

@@ -6,8 +6,11 @@ file outside the store; ``flush`` then merges each table's staged rows in with a
 statements: an anti-join insert of new ids and an update of rows whose content differs. Why
 staging rather than upserting each batch: every upsert joins against the whole target table
 (cost grows with the square of the import), and DuckDB keeps a transaction's uncommitted rows
-and index entries in memory, so one merge per table at the end is both linear and lighter. Nothing reaches the store's tables
-before ``flush``; the caller owns the transaction, so an import is still all or nothing.
+and index entries in memory, so one merge per table at the end is both linear and lighter. The
+exception is a source's first import with ``early_insert`` (what ``villagegreen import`` uses): its
+bulk tables take each staged file as it is adopted, because an id hashed from a source nobody
+imported yet cannot be in the table, so there is nothing to merge; see :meth:`BatchWriter.flush`.
+The caller owns the transaction either way, so an import is still all or nothing.
 
 Staging files go in a folder ``villagegreen-staging-<pid>-*`` beside the store's file (on the
 same disk as the store, never a RAM-backed /tmp; the system's temporary folder for an in-memory
@@ -35,10 +38,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from villagegreen.model import Conversation, Event, Identity, Message, RawItem, Reaction, Space
+from villagegreen.store.early_insert import EarlyInserts
 from villagegreen.store.report import ImportReport
 from villagegreen.store.word_count import count_words
 
 RECORD_TYPES = (RawItem, Space, Identity, Conversation, Message, Reaction, Event)
+
+# Tables whose staged files :class:`BatchWriter` may insert as soon as they are adopted (the bulk
+# of an import), see ``early_insert``; every one has a ``source_id`` column.
+EARLY_TABLES = (RawItem, Conversation, Message, Reaction)
 
 # Columns that change on every import without the content changing; they are written for new
 # rows but never make a row count as "updated".
@@ -242,6 +250,7 @@ class BatchWriter:
         *,
         batch_rows: int = 50_000,
         on_progress: Callable[[int], None] = lambda _messages: None,
+        early_insert: bool = False,
     ) -> None:
         self.con = con
         self.report = report
@@ -264,6 +273,7 @@ class BatchWriter:
         self._staging: Path | None = None
         self._sequence = 0
         self._adopted_messages = 0
+        self._early = EarlyInserts(con, report.source_id, [SPECS[cls].table for cls in EARLY_TABLES] if early_insert else ())
 
     @property
     def batch_rows(self) -> int:
@@ -294,17 +304,23 @@ class BatchWriter:
         self.on_progress(self.messages)
 
     def flush(self) -> None:
-        """Write everything added so far into the store's tables (inside the caller's transaction)."""
+        """Write everything added so far into the store's tables (inside the caller's transaction).
+
+        With ``early_insert``, a table in :data:`EARLY_TABLES` that held no row of the import's
+        source when its first file was staged has had every file inserted as it was adopted
+        (:mod:`~villagegreen.store.early_insert`); it ends up as the merge would leave it.
+        """
         # Rows still buffered are staged too, even a small import's only batch: DuckDB reads a
         # Parquet file itself, while scanning an Arrow table from Python imports pyarrow's
         # dataset and compute modules (0.1 CPU-s, a tenth of a small import's run).
         for cls in RECORD_TYPES:
             self._stager.stage(cls)
             self._adopt_own()
-            if self._staged[cls]:
+            if self._staged[cls] and not self._finished_early(cls):
                 self._merge_staged(cls)
         self.on_progress(self.messages)
         self._remove_staging()
+        self._early.reset()
 
     def _adopt_own(self) -> None:
         for cls, path, rows in self._stager.staged:
@@ -318,6 +334,15 @@ class BatchWriter:
         path.rename(numbered)
         self._staged[cls].append(numbered)
         self._staged_rows[cls] += rows
+        self._early.offer(SPECS[cls].table, SPECS[cls].columns, numbered)
+
+    def _finished_early(self, cls: type) -> bool:
+        """Whether ``cls``'s staged rows are all in its table already (see :meth:`flush`)."""
+        table, rows = SPECS[cls].table, self._staged_rows[cls]
+        if not self._early.finish(table, rows):
+            return False
+        self.report.kind(table).new += rows
+        return True
 
     def staging_folder(self) -> Path:
         """The folder staged files go in (created on first use, beside the store)."""
