@@ -106,7 +106,7 @@ class TimeAndEnergy(Analysis):
         # Same as with_parent_person on the rows with a person: a parent without one leaves
         # parent_person NULL either way.
         messages = contributions_with_parents(inputs).filter(lambda t: t.person_id.notnull())
-        messages = messages.mutate(day=_day(messages.sent_at))
+        messages = messages.mutate(day=messages.sent_utc.truncate("D"))
         parts = [
             cls._written(messages),
             cls._replies_received(messages),
@@ -156,9 +156,11 @@ class TimeAndEnergy(Analysis):
 
     @staticmethod
     def _reading(messages: ir.Table) -> ir.Table:
-        last = messages.group_by(["person_id", "conversation_id"]).agg(last_at=messages.sent_at.max(), space_id=messages.space_id.arbitrary())
-        last = last.mutate(day=_day(last.last_at))
-        others = messages.select(conv=messages.conversation_id, author=messages.person_id, at=messages.sent_at, words=messages.words)
+        # Plain UTC times (sent_utc): they order exactly as the TIMESTAMPTZ do, and the day of
+        # the last message needs no per-row time zone conversion.
+        last = messages.group_by(["person_id", "conversation_id"]).agg(last_at=messages.sent_utc.max(), space_id=messages.space_id.arbitrary())
+        last = last.mutate(day=last.last_at.truncate("D"))
+        others = messages.select(conv=messages.conversation_id, author=messages.person_id, at=messages.sent_utc, words=messages.words)
         joined = last.inner_join(others, (last.conversation_id == others.conv) & (others.at < last.last_at) & (others.author != last.person_id))
         # Straight to days: a day's words read are the sum over its conversations' words read,
         # and integer sums do not depend on grouping (one aggregate over the 2.26M joined rows

@@ -92,9 +92,7 @@ class Facilitation(Analysis):
         facts = conversation_facts(inputs)
         facts = facts.mutate(period=period_of(facts.opened_at, grain))
         messages = contributions(inputs)
-        messages = messages.mutate(
-            period=period_of(messages.sent_at.cast("timestamp"), grain), by_facilitator=is_facilitator(messages.person_id, inputs.facilitators)
-        )
+        messages = messages.mutate(period=period_of(messages.sent_utc, grain), by_facilitator=is_facilitator(messages.person_id, inputs.facilitators))
         moderation = self._moderation(inputs, grain)
         declared = bool(inputs.facilitators)
         parts = []

@@ -220,7 +220,7 @@ class Health(Analysis):
         messages = messages.filter(messages.person_id.notnull())
         in_window = messages.sent_at >= since if since is not None else ibis.literal(True)
         # Periods of the UTC time without its zone: the same periods, with less calendar work (see roles._flags).
-        scoped = messages.mutate(scope=messages.space_id, in_window=in_window, period=period_of(messages.sent_at.cast("timestamp"), inputs.window.grain))
+        scoped = messages.mutate(scope=messages.space_id, in_window=in_window, period=period_of(messages.sent_utc, inputs.window.grain))
         return scoped.group_by(["scope", "person_id", "in_window", "period"]).agg(
             n=scoped.count(), first_in_period=scoped.sent_at.min(), last_in_period=scoped.sent_at.max()
         )
@@ -244,8 +244,10 @@ class Health(Analysis):
         per_person = Health._person_periods(buckets)
         is_new = per_person.first_ever == per_person.first_in_period
         reactivated = (whole_seconds(per_person.first_in_period) - whole_seconds(per_person.gap_before)) >= REACTIVATION_DAYS * 86400
+        # Ordered by count alone: people tied at the tenth place have the same count, so the top
+        # ten's sum is the same whichever of them is ranked first, and the sort compares no ids.
         ranked = per_person.mutate(
-            rank=ibis.row_number().over(group_by=[per_person.period, per_person.scope], order_by=[per_person.n.desc(), per_person.person_id]),
+            rank=ibis.row_number().over(group_by=[per_person.period, per_person.scope], order_by=per_person.n.desc()),
             is_new=is_new,
             reactivated=reactivated.fill_null(False),
         )

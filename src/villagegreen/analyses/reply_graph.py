@@ -35,7 +35,7 @@ def reply_edges(inputs: Inputs) -> ir.Table:
     messages = contributions_with_parents(inputs)
     replies = messages.filter(messages.person_id.notnull() & messages.parent_person.notnull() & (messages.person_id != messages.parent_person))
     # Without the zone (sessions are UTC): the same periods, less calendar work per reply.
-    period = period_of(replies.sent_at.cast("timestamp"), inputs.window.grain)
+    period = period_of(replies.sent_utc, inputs.window.grain)
     pairs = replies.select(period=period, space_id=replies.space_id, source=replies.person_id, target=replies.parent_person)
     by_space = pairs.distinct()
     # A community edge is a space edge in any space: deduplicate the (much smaller) space edges again.

@@ -151,7 +151,7 @@ def _members(inputs: Inputs) -> ir.Table:
     """Member messages in the window, only the columns roles need, with the parent id."""
     messages = contributions(inputs).filter(lambda t: t.person_id.notnull())
     return messages.select(
-        "id", "conversation_id", "space_id", "person_id", "is_root", "sent_at",
+        "id", "conversation_id", "space_id", "person_id", "is_root", "sent_utc",
         parent_id=ibis.ifelse(messages.is_root, ibis.null("string"), messages.reply_to_id.fill_null(messages.conversation_id)),
     )  # fmt: skip
 
@@ -240,8 +240,9 @@ def _flags(posts: ir.Table) -> ir.Table:
     return posts.select(
         # Without the time zone (the store's sessions are UTC, see store/database.py): truncating
         # a plain timestamp to the month is a fraction of the calendar work a TIMESTAMPTZ needs
-        # (at 1M messages 4 of the 6 CPU-s of the monthly sums went to that), same periods.
-        sent_at=posts.sent_at.cast("timestamp"),
+        # (at 1M messages 4 of the 6 CPU-s of the monthly sums went to that), same periods. The
+        # shared member messages carry it converted once (inputs.contribution_history).
+        sent_at=posts.sent_utc,
         space_id=posts.space_id,
         person_id=posts.person_id,
         other=ibis.ifelse(to_other.fill_null(False), posts.parent_person, ibis.null("string")),
