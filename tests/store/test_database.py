@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes import JsonListConnector, messages
 from villagegreen.errors import SchemaVersionError, StoreBusyError, StoreError
-from villagegreen.store import Store, database, writer
+from villagegreen.store import Store, database, staging
 from villagegreen.store.ingest import import_path
 from villagegreen.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 
@@ -111,7 +111,7 @@ def test_migration_11_drops_the_bulk_tables_primary_keys_and_keeps_every_row(tmp
     before_11 = tuple(m for m in MIGRATIONS if m.version < 11)
     monkeypatch.setattr(database, "MIGRATIONS", before_11)
     monkeypatch.setattr(database, "LATEST_VERSION", 10)
-    monkeypatch.setattr(writer, "DERIVED_COLUMNS", {})  # word_count came with migration 12
+    monkeypatch.setattr(staging, "DERIVED_COLUMNS", {})  # word_count came with migration 12
     with Store.open(path) as store:
         import_path(store, export, connector_class=JsonListConnector)
         store.con.execute("INSERT INTO message_acts SELECT id, 'question', 1.0, 'r', NULL, 'v', now() FROM messages")
@@ -155,7 +155,7 @@ def test_migration_12_counts_the_words_of_every_stored_message_as_the_writer_doe
     path = tmp_path / "s.duckdb"
     monkeypatch.setattr(database, "MIGRATIONS", tuple(m for m in MIGRATIONS if m.version < 12))
     monkeypatch.setattr(database, "LATEST_VERSION", 11)
-    monkeypatch.setattr(writer, "DERIVED_COLUMNS", {})
+    monkeypatch.setattr(staging, "DERIVED_COLUMNS", {})
     with Store.open(path) as store:
         import_path(store, export, connector_class=JsonListConnector)
         # Give the imported messages texts with every awkward separator (the export's are plain).

@@ -22,7 +22,8 @@ from villagegreen.store import Store, ingest
 from villagegreen.store.ingest import finalise_source, import_path
 from villagegreen.store.parallel_read import can_fork, read_parts
 from villagegreen.store.report import ImportReport
-from villagegreen.store.writer import STAGING_PREFIX, BatchWriter
+from villagegreen.store.staging import STAGING_PREFIX
+from villagegreen.store.writer import BatchWriter
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="parallel reading needs fork (Linux)")
 

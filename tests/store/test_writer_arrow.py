@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from villagegreen.store.writer import _column
+from villagegreen.store.staging import _column
 
 ZONED = pa.timestamp("us", tz="UTC")
 

@@ -64,7 +64,7 @@ def test_loading_arrow_conversion_leaves_nothing_for_the_first_batch_to_import()
     # Run fresh: this test process has long since converted values with pyarrow.
     script = (
         "import sys\n"
-        "from villagegreen.store.writer import SPECS, Stager, load_arrow_conversion\n"
+        "from villagegreen.store.staging import SPECS, Stager, load_arrow_conversion\n"
         "load_arrow_conversion()\n"
         "before = set(sys.modules)\n"
         "from villagegreen.model import Message\n"

@@ -13,7 +13,7 @@ from tests.fakes import JsonListConnector, messages
 from villagegreen.errors import InputError
 from villagegreen.store import Store
 from villagegreen.store.ingest import import_path
-from villagegreen.store.writer import STAGING_PREFIX, remove_stale_staging, staging_parent
+from villagegreen.store.staging import STAGING_PREFIX, remove_stale_staging, staging_parent
 
 SMALL_BATCH = 16  # messages(200) then spans a dozen staged batches
 

@@ -2,7 +2,7 @@
 
 A connector that can split its input (:meth:`Connector.read_parts`: a Slack export's channels)
 has its parts read by a pool of forked workers. Each worker maps and threads one part at a
-time into its own :class:`~villagegreen.store.writer.Stager` in the import's staging folder
+time into its own :class:`~villagegreen.store.staging.Stager` in the import's staging folder
 and sends back only the files' names, its skipped items and what the part learnt; the main
 process adopts the files in part order, so the store ends up exactly as after a one-process
 read (tested). Nothing is written to the store by a worker: the import's single transaction
@@ -29,7 +29,8 @@ from pathlib import Path
 from villagegreen.connectors.base import PartedRead
 from villagegreen.connectors.tree import SourceTree
 from villagegreen.model import Record, Skipped
-from villagegreen.store.writer import BatchWriter, Stager, load_arrow_conversion
+from villagegreen.store.staging import Stager, load_arrow_conversion
+from villagegreen.store.writer import BatchWriter
 
 # Below this many parts a pool costs more than it saves (a few channels read in well under a second).
 MIN_PARTS = 4
