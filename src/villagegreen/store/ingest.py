@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,10 +110,14 @@ def open_input(path: Path, platform: str | None = None) -> tuple[SourceTree, typ
     """
     tree = SourceTree(path)
     try:
-        return tree, (get_connector(platform) if platform else detect(tree))
+        return tree, _connector_for(tree, platform)
     except BaseException:
         tree.close()
         raise
+
+
+def _connector_for(tree: SourceTree, platform: str | None) -> type[Connector]:
+    return get_connector(platform) if platform else detect(tree)
 
 
 def _import(
@@ -122,8 +125,8 @@ def _import(
 ) -> ImportReport:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
-    with SourceTree(path) if opened is None else contextlib.nullcontext(opened) as tree:
-        connector_cls = connector_class or (get_connector(platform) if platform else detect(tree))
+    with SourceTree(path) if opened is None else nullcontext(opened) as tree:
+        connector_cls = connector_class or _connector_for(tree, platform)
         connector = connector_cls()
         key = options.source_name or connector.source_key(tree)
         source_id = source_id_for(connector_cls.name, key)

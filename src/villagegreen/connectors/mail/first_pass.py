@@ -79,7 +79,7 @@ def plan_shares(tree: SourceTree, archives: list[str], processes: int) -> list[l
             with tree.open(name) as stream:
                 for boundary in range(1, processes):
                     target = int(boundary * share) - position
-                    if cuts[-1][0] < target < size and (found := next_envelope(stream, target)) is not None and found[0] > cuts[-1][0]:
+                    if cuts[-1][0] < target < size and (found := next_envelope(stream, target, known=cuts[-1])) is not None and found[0] > cuts[-1][0]:
                         cuts.append(found)
         for k, (start, line) in enumerate(cuts):
             end = cuts[k + 1][0] if k + 1 < len(cuts) else None

@@ -99,8 +99,8 @@ def split_with_offsets(stream: Readable, chunk_size: int = CHUNK) -> Iterator[tu
     Messages lie back to back, so the offsets alone are enough to cut the same messages out
     again (:func:`cut_messages`) without searching for envelope lines a second time.
     """
-    for line, offset, message, _found in split_with_envelopes(stream, chunk_size):
-        yield line, offset, message
+    for line, offset, buf, start, end, _found in split_spans(stream, chunk_size):
+        yield line, offset, buf[start:end]
 
 
 def split_with_envelopes(stream: Readable, chunk_size: int = CHUNK) -> Iterator[tuple[int, int, bytes, re.Match[bytes]]]:
@@ -159,10 +159,13 @@ def split_spans(
         yield line, base + start, buf, start, len(buf), found
 
 
-def next_envelope(stream: Readable, after: int, chunk_size: int = 1 << 16) -> tuple[int, int] | None:
+def next_envelope(stream: Readable, after: int, chunk_size: int = 1 << 16, *, known: tuple[int, int] = (0, 1)) -> tuple[int, int] | None:
     """(offset, line number) of the first envelope line starting at or after byte ``after`` (> 0) of a
     seekable stream, or None: the place :func:`split_spans` would end a message there, so that
-    the file can be split in runs read on their own. The stream is left anywhere."""
+    the file can be split in runs read on their own. The stream is left anywhere.
+
+    ``known``: an (offset, line number) at or before ``after``, such as the previous cut, from
+    which lines are counted (so cutting a file in several places reads each byte once)."""
     stream.seek(after - 1)
     buf, base = b"", after - 1  # buf[0] is at offset base
     while True:
@@ -175,7 +178,7 @@ def next_envelope(stream: Readable, after: int, chunk_size: int = 1 << 16) -> tu
             if end < 0 and chunk:
                 break  # the line goes on in the next chunk
             if envelope(buf, candidate, end if end >= 0 else len(buf)) is not None:
-                return base + candidate, _line_at(stream, base + candidate)
+                return base + candidate, _line_at(stream, base + candidate, known)
             pos = candidate
         if not chunk:
             return None
@@ -183,10 +186,10 @@ def next_envelope(stream: Readable, after: int, chunk_size: int = 1 << 16) -> tu
         buf, base = buf[keep:], base + keep
 
 
-def _line_at(stream: Readable, offset: int, chunk_size: int = CHUNK) -> int:
-    """The line number of byte ``offset`` (line 1 starts at 0)."""
-    stream.seek(0)
-    lines, read = 1, 0
+def _line_at(stream: Readable, offset: int, known: tuple[int, int], chunk_size: int = CHUNK) -> int:
+    """The line number of byte ``offset``, counted on from ``known`` (an offset before it and its line)."""
+    read, lines = known
+    stream.seek(read)
     while read < offset and (chunk := stream.read(min(chunk_size, offset - read))):
         lines += chunk.count(b"\n")
         read += len(chunk)
